@@ -1,0 +1,41 @@
+"""Embed the benchmark corpus once and cache the matrix (the flat baseline and ground truth use it)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
+from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
+
+
+def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256):
+    """Return ``(matrix, seconds_spent_embedding)``; seconds is 0.0 when read from the cache."""
+    path = CACHE / f"emb-{corpus_key(texts, model)}.npy"
+    if path.exists():
+        return np.load(path), 0.0
+    emb = make_embedder(model)
+    t0 = time.perf_counter()
+    parts = []
+    for i in range(0, len(texts), batch):
+        parts.append(emb.embed(texts[i : i + batch]))
+        print(f"\r  embedded {i + len(parts[-1])}/{len(texts)}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    seconds = time.perf_counter() - t0
+    mat = np.concatenate(parts)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, mat)
+    return mat, seconds
+
+
+if __name__ == "__main__":
+    from benchmarks.corpus import load_corpus
+
+    chunks, _, queries = load_corpus()
+    m, s = cached_embeddings(chunks)
+    print(m.shape, f"{s:.1f}s", f"{len(chunks) / max(s, 1e-9):.1f} chunks/s")

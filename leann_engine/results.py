@@ -1,0 +1,54 @@
+"""Result types: one passage hit, a list of them, and what a search cost."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SearchResult:
+    """One passage: its id, similarity to the query (higher is closer), text and metadata."""
+
+    id: str
+    score: float
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchStats:
+    """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph."""
+
+    visited: int = 0
+    recomputed: int = 0
+    model_s: float = 0.0
+    graph_s: float = 0.0
+    delta_scanned: int = 0
+    strategy: str = "graph"
+
+    @property
+    def total_s(self) -> float:
+        return self.model_s + self.graph_s
+
+
+class SearchResults(list):
+    """A ``list[SearchResult]`` best first, with the search's :class:`SearchStats`.
+
+    ``len(results)`` can be below ``top_k`` only when fewer passages match.
+    """
+
+    def __init__(self, items: list[SearchResult], stats: SearchStats) -> None:
+        super().__init__(items)
+        self.stats = stats
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self]
+
+    def __repr__(self) -> str:
+        head = ", ".join(f"{r.id!r}: {r.score:.3f}" for r in self[:5])
+        more = f", ... {len(self) - 5} more" if len(self) > 5 else ""
+        return f"SearchResults([{head}{more}], recomputed={self.stats.recomputed})"

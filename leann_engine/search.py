@@ -1,0 +1,121 @@
+"""Best-first graph search that asks for a node's similarity only when it must score it.
+
+The search never holds a vector table: it calls ``score(ids) -> similarities`` once per search
+step with every new node that step reached (dynamic batching), and remembers each answer for the
+rest of the query. With recomputation on, ``score`` embeds the passages' text; the caller
+counts and times those calls.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+import numpy as np
+
+from .graph import Graph
+
+ScoreFn = Callable[[np.ndarray], np.ndarray]
+
+
+class ScoreCache:
+    """Per-query memo of node similarities; ``score_new`` calls the scorer once per batch."""
+
+    def __init__(self, score: ScoreFn) -> None:
+        self._score = score
+        self.sims: dict[int, float] = {}
+
+    def score_new(self, ids: np.ndarray) -> None:
+        new = [i for i in ids.tolist() if i not in self.sims]
+        if new:
+            vals = self._score(np.asarray(new, dtype=np.int64))
+            self.sims.update(zip(new, np.asarray(vals, dtype=np.float64).tolist()))
+
+    def __getitem__(self, node: int) -> float:
+        return self.sims[node]
+
+    def __len__(self) -> int:
+        return len(self.sims)
+
+
+def greedy_descent(graph: Graph, cache: ScoreCache) -> int:
+    """Walk HNSW's upper levels greedily from the entry point; return the level-0 start node."""
+    cur = graph.entry_point
+    cache.score_new(np.array([cur]))
+    for level in reversed(graph.upper):
+        improved = True
+        while improved:
+            improved = False
+            nb = level.neighbors(cur)
+            if nb.size == 0:
+                break
+            cache.score_new(nb)
+            best = max(nb.tolist(), key=cache.__getitem__)
+            if cache[best] > cache[cur]:
+                cur, improved = best, True
+    return cur
+
+
+def beam_search(
+    graph: Graph,
+    score: ScoreFn,
+    *,
+    ef: int,
+    accept: Callable[[int], bool] | None = None,
+    batch_size: int = 0,
+) -> tuple[list[tuple[float, int]], int]:
+    """Best-first search on level 0 with a result queue of ``ef`` accepted nodes.
+
+    ``accept(node)`` restricts what may enter the result queue (metadata filters, tombstones);
+    rejected nodes are still walked through, so a filter never disconnects the graph.
+    ``batch_size > 0`` pops several frontier nodes per step until that many new neighbours are
+    gathered, trading strict best-first order for bigger model batches.
+    Returns ``(results sorted by similarity descending, nodes scored)``.
+    """
+    if graph.n == 0:
+        return [], 0
+    cache = ScoreCache(score)
+    start = greedy_descent(graph, cache)
+    visited = {start}
+    frontier = [(-cache[start], start)]  # max-heap by similarity
+    results: list[tuple[float, int]] = []  # min-heap of accepted (similarity, node)
+
+    def offer(node: int) -> None:
+        s = cache[node]
+        if accept is not None and not accept(node):
+            return
+        if len(results) < ef:
+            heapq.heappush(results, (s, node))
+        elif s > results[0][0]:
+            heapq.heapreplace(results, (s, node))
+
+    offer(start)
+    while frontier:
+        popped: list[int] = []
+        pending: list[int] = []
+        while frontier:
+            neg, node = frontier[0]
+            if len(results) >= ef and -neg < results[0][0]:
+                break
+            heapq.heappop(frontier)
+            popped.append(node)
+            for v in graph.neighbors(node).tolist():
+                if v not in visited:
+                    visited.add(v)
+                    pending.append(v)
+            if len(pending) >= batch_size:
+                break
+        if not popped:
+            break
+        if not pending:
+            continue
+        cache.score_new(np.asarray(pending, dtype=np.int64))
+        bound = results[0][0] if len(results) >= ef else -np.inf
+        for v in pending:
+            s = cache[v]
+            if len(results) < ef or s > bound:
+                heapq.heappush(frontier, (-s, v))
+                offer(v)
+                bound = results[0][0] if len(results) >= ef else -np.inf
+    results.sort(reverse=True)
+    return results, len(cache)

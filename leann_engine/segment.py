@@ -1,0 +1,111 @@
+"""Write a base segment: graph over the vectors, passages in graph order, optional embeddings.
+
+Shared by a fresh build and by compaction, which is a build over the live passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import graph as G
+from .graphfile import encode_graph
+from .storage import crc_of, encode_records, gen_name, write_file
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    """Build parameters, named as in LEANN and its paper.
+
+    ``graph_degree``: the most neighbours a node keeps (hubs; HNSW's level-0 ``2*M``).
+    ``pruned_degree``: the budget of a non-hub node after high-degree-preserving pruning
+    (the paper's *m*); ``None`` or ``>= graph_degree`` turns pruning off.
+    ``hub_fraction``: share of nodes, by degree, that keep the full budget (the paper's *a%*).
+    ``build_complexity``: HNSW's ``efConstruction``.
+    """
+
+    graph_degree: int = 32
+    build_complexity: int = 64
+    pruned_degree: int | None = 12
+    hub_fraction: float = 0.02
+    seed: int = 100
+    num_threads: int = -1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "graph_degree": self.graph_degree,
+            "build_complexity": self.build_complexity,
+            "pruned_degree": self.pruned_degree,
+            "hub_fraction": self.hub_fraction,
+            "seed": self.seed,
+        }
+
+
+def build_graph(vectors: np.ndarray, params: GraphParams) -> G.Graph:
+    """HNSW build, pruning and connectivity repair; returns the graph in input order."""
+    n = vectors.shape[0]
+    if n == 0:
+        return G.Graph(n=0, indptr=np.zeros(1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)
+    if n == 1:
+        return G.Graph(n=1, indptr=np.zeros(2, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)
+    m = max(2, params.graph_degree // 2)
+    graph = G.build_hnsw(
+        vectors, M=m, ef_construction=max(params.build_complexity, m), seed=params.seed,
+        num_threads=params.num_threads,
+    )
+    if params.pruned_degree is not None and params.pruned_degree < params.graph_degree:
+        graph = G.prune_high_degree_preserving(
+            graph, vectors, max_degree=params.graph_degree,
+            pruned_degree=params.pruned_degree, hub_fraction=params.hub_fraction,
+        )
+    return G.ensure_connected(graph)
+
+
+def write_base(
+    path: Path,
+    gen: int,
+    ids: list[str],
+    texts: list[str],
+    metas: list[dict[str, Any]],
+    vectors: np.ndarray,
+    params: GraphParams,
+    *,
+    keep_embeddings: bool,
+    compact: bool,
+) -> tuple[dict[str, str], dict[str, int], dict[str, Any]]:
+    """Write the files of a base segment; returns ``(files, checksums, graph stats)``.
+
+    Nodes are renumbered in a locality order before writing, so the passages file, the id list
+    and the optional embeddings are all in graph order.
+    """
+    graph = build_graph(vectors, params)
+    order = G.cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
+    graph = G.relabel(graph, order)
+    files = {
+        "graph": gen_name("base", gen, "graph"),
+        "base_data": gen_name("base", gen, "jsonl"),
+        "base_offsets": gen_name("base", gen, "offsets"),
+        "base_ids": gen_name("base", gen, "ids.json"),
+    }
+    idx = order.tolist()
+    data, offsets = encode_records([ids[i] for i in idx], [texts[i] for i in idx], [metas[i] for i in idx])
+    write_file(path / files["graph"], encode_graph(graph, compact=compact))
+    write_file(path / files["base_data"], data)
+    write_file(path / files["base_offsets"], offsets.astype("<u8").tobytes())
+    import json
+
+    write_file(path / files["base_ids"], json.dumps([ids[i] for i in idx], ensure_ascii=False).encode())
+    if keep_embeddings:
+        files["embeddings"] = gen_name("base", gen, "f32")
+        write_file(path / files["embeddings"], np.ascontiguousarray(vectors[order], dtype="<f4").tobytes())
+    checksums = {files[k]: crc_of(path / files[k]) for k in ("base_offsets", "base_ids")}
+    stats = {
+        "rows": graph.n,
+        "edges": graph.n_edges,
+        "avg_degree": round(graph.n_edges / graph.n, 3) if graph.n else 0.0,
+        "upper_levels": [int(lev.nodes.size) for lev in graph.upper],
+    }
+    return files, checksums, stats

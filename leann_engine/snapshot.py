@@ -1,0 +1,102 @@
+"""A read-only view of one committed generation of an index: graph, segments, tombstones.
+
+Rows are numbered globally: base rows ``0 .. base_rows-1`` (graph node ids), then delta rows.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .filters import Predicate
+from .graph import Graph
+from .graphfile import read_graph
+from .storage import BaseSegment, DeltaSegment, read_base_embeddings, read_manifest, read_tombstones
+
+
+class Snapshot:
+    """Everything a search needs from one manifest, loaded at open (texts are read on demand)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.manifest = read_manifest(path)
+        m = self.manifest
+        self.dimension = int(m["dimensions"])
+        self.metric: str = m["metric"]
+        self.graph: Graph = read_graph(path / m["files"]["graph"])
+        self.base = BaseSegment(path, m)
+        if self.graph.n != self.base.n:
+            raise_format(path, f"the graph has {self.graph.n} nodes but the passage store {self.base.n}")
+        self.delta = DeltaSegment(path, m, self.dimension)
+        self.base_embeddings = read_base_embeddings(path, m)
+        total = self.base.n + self.delta.rows
+        tomb = read_tombstones(path, m)
+        if tomb.size and (tomb.min() < 0 or tomb.max() >= total):
+            raise_format(path, "a tombstone points outside the index")
+        self.dead = np.zeros(total, dtype=bool)
+        self.dead[tomb] = True
+        self.row_of: dict[str, int] = {}
+        for r, pid in enumerate(self.base.ids):
+            if not self.dead[r]:
+                self.row_of[pid] = r
+        for j, rec in enumerate(self.delta.records):
+            r = self.base.n + j
+            if not self.dead[r]:
+                self.row_of[rec["id"]] = r
+        self._metadata: list[dict[str, Any]] | None = None
+        self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    @property
+    def total_rows(self) -> int:
+        return self.base.n + self.delta.rows
+
+    @property
+    def live_count(self) -> int:
+        return len(self.row_of)
+
+    def records(self, rows: Sequence[int]) -> list[dict[str, Any]]:
+        """Records ``{id, text, metadata}`` of the given global rows, in that order."""
+        base_rows = [r for r in rows if r < self.base.n]
+        fetched = dict(zip(base_rows, self.base.records(base_rows)))
+        return [fetched[r] if r < self.base.n else self.delta.records[r - self.base.n] for r in rows]
+
+    def texts(self, rows: Sequence[int]) -> list[str]:
+        return [rec["text"] for rec in self.records(rows)]
+
+    def metadata(self) -> list[dict[str, Any]]:
+        """Every row's metadata (loaded on the first filtered search, then kept)."""
+        if self._metadata is None:
+            metas = [rec.get("metadata") or {} for rec in self.base.all_records()]
+            if len(metas) != self.base.n:
+                raise_format(self.path, "the passage store's line count does not match its offsets")
+            metas += [rec.get("metadata") or {} for rec in self.delta.records]
+            self._metadata = metas
+        return self._metadata
+
+    def live_mask(self, key: str | None, predicate: Predicate | None) -> np.ndarray:
+        """Rows that are live and pass ``predicate``; cached per filter for repeated queries."""
+        if predicate is None or key is None:
+            return ~self.dead
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = np.fromiter((predicate(m) for m in self.metadata()), dtype=bool, count=self.total_rows)
+            mask &= ~self.dead
+            self._masks[key] = mask
+            if len(self._masks) > 32:
+                self._masks.popitem(last=False)
+        else:
+            self._masks.move_to_end(key)
+        return mask
+
+    def close(self) -> None:
+        self.base.close()
+
+
+def raise_format(path: Path, what: str) -> None:
+    from .errors import IndexFormatError
+
+    raise IndexFormatError(f"{path} is inconsistent: {what}; rebuild the index")
