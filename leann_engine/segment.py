@@ -83,7 +83,8 @@ def write_base(
     """
     graph = build_graph(vectors, params)
     order = G.cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
-    graph = G.relabel(graph, order)
+    if graph.n > 1:
+        graph = G.relabel(graph, order)
     files = {
         "graph": gen_name("base", gen, "graph"),
         "base_data": gen_name("base", gen, "jsonl"),

@@ -27,6 +27,8 @@ class WordHashEmbedder:
         self.dimension = dimension
         self.name = name
         self.calls = 0
+        self.batches = 0
+        self.seen: list[str] = []
 
     def _word(self, w: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.sha256(w.encode()).digest()[:8], "little")
@@ -34,6 +36,8 @@ class WordHashEmbedder:
 
     def embed(self, texts):
         self.calls += len(texts)
+        self.batches += 1
+        self.seen.extend(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for i, t in enumerate(texts):
             for w in re.findall(r"\w+", t.lower()) or ["<empty>"]:

@@ -67,6 +67,21 @@ def test_search_recomputes_only_part_of_the_index(index):
     assert st.visited >= st.recomputed and st.model_s >= 0 and st.graph_s >= 0
 
 
+def test_each_passage_is_embedded_once_per_query_in_step_batches(index):
+    path, _, _ = index
+    counting = WordHashEmbedder()
+    s = LeannSearcher(path, counting)
+    s.search("driver module patch", top_k=5, complexity=32)
+    passages = counting.seen[1:]  # the first text is the query
+    assert len(passages) == len(set(passages)) == s.last_stats.recomputed
+    one_step = counting.batches
+    counting.batches, counting.seen = 0, []
+    res = s.search("driver module patch", top_k=5, complexity=32, batch_size=48)
+    assert counting.batches < one_step / 2  # bigger batches, fewer model calls
+    assert len(counting.seen[1:]) == len(set(counting.seen[1:]))
+    assert res[0].id == s.search("driver module patch", top_k=5, complexity=32)[0].id
+
+
 def test_results_survive_reopen_and_match_brute_force(index, embedder):
     path, texts, _ = index
     queries = ["onion garlic", "query recall beam", "embedding batch token", "number 42", "module commit"]
