@@ -153,7 +153,7 @@ def main() -> None:
     faiss.write_index(flat, str(work / "flat.faiss"))
     flat_bytes = (work / "flat.faiss").stat().st_size
     files = dir_breakdown(path)
-    text_files = {k: v for k, v in files.items() if k.endswith((".jsonl", ".offsets", ".ids.json"))}
+    text_files = {k: v for k, v in files.items() if k.endswith((".jsonl", ".lens", ".ids.json"))}
     index_files = {k: v for k, v in files.items() if k not in text_files}
     index_bytes = sum(index_files.values())
     report["size"] = {
@@ -255,7 +255,7 @@ def main() -> None:
     }
     files2 = dir_breakdown(path)
     upd["after_compaction_index_without_text_pct_of_float32_matrix"] = round(
-        100 * sum(v for k, v in files2.items() if not k.endswith((".jsonl", ".offsets", ".ids.json")))
+        100 * sum(v for k, v in files2.items() if not k.endswith((".jsonl", ".lens", ".ids.json")))
         / (len(live_rows) * X_all.shape[1] * 4),
         3,
     )

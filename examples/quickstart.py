@@ -60,7 +60,7 @@ def main() -> None:
     manifest = read_manifest(index_path)
     names = [MANIFEST, *referenced_files(manifest)]
     sizes = {n: (index_path / n).stat().st_size for n in set(names) if (index_path / n).exists()}
-    text_bytes = sum(v for k, v in sizes.items() if k.endswith((".jsonl", ".offsets", ".ids.json")))
+    text_bytes = sum(v for k, v in sizes.items() if k.endswith((".jsonl", ".lens", ".ids.json")))
     index_bytes = sum(sizes.values()) - text_bytes
     n, dim = manifest["counts"]["passages"], manifest["dimensions"]
     flat = n * dim * 4

@@ -143,7 +143,7 @@ class LeannBuilder:
         vectors = embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress)
         if self.metric == "cosine":
             vectors = normalize_rows(vectors)
-        previous = prepare_target(path)
+        prepare_target(path)  # the folder must exist before its lock file can
         with write_lock(path):
             previous = prepare_target(path)
             write_index(

@@ -177,6 +177,19 @@ def write_index(
     return manifest
 
 
+def _append_committed(path: Path, committed: int, data: bytes) -> None:
+    """Append ``data`` after the first ``committed`` bytes of an append-only file.
+
+    Bytes past ``committed`` are what an interrupted writer left; no manifest names them, so
+    they are cut off first.
+    """
+    with open(path, "ab") as f:
+        f.truncate(committed)
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 class LeannIndex(LeannSearcher):
     """A read-write index: add, upsert, delete, get, count, compact — and search.
 
@@ -206,8 +219,10 @@ class LeannIndex(LeannSearcher):
         compact_ratio: float = 0.25,
         compact_min_rows: int = 1024,
         show_progress: bool = False,
+        lock_timeout: float = 60.0,
     ) -> None:
         super().__init__(index_path, embedding, enable_warmup=enable_warmup)
+        self.lock_timeout = float(lock_timeout)
         if not 0 < compact_ratio:
             raise ValueError(f"compact_ratio must be > 0, got {compact_ratio!r}")
         self.auto_compact = auto_compact
@@ -243,9 +258,10 @@ class LeannIndex(LeannSearcher):
             graph_degree=graph_degree, build_complexity=build_complexity,
             pruned_degree=pruned_degree, hub_fraction=hub_fraction,
         )
-        previous = prepare_target(path)
+        prepare_target(path)  # the folder must exist before its lock file can
         dim = int(embedder.dimension)
         with write_lock(path):
+            previous = prepare_target(path)
             write_index(
                 path, ids=[], texts=[], metas=[], vectors=np.zeros((0, dim), dtype=np.float32),
                 embedding_model=embedder.name, dimension=dim, metric=metric, params=params,
@@ -323,20 +339,14 @@ class LeannIndex(LeannSearcher):
         texts_k = [texts[i] for i in keep]
         metas_k = [metas[i] for i in keep]
         vectors = self._vectors(texts_k)
-        with write_lock(self.path):
+        with write_lock(self.path, self.lock_timeout):
             snap = self._latest()
             m = self._next_manifest(snap)
             delta = m["delta"]
             data, _ = encode_records(ids_k, texts_k, metas_k)
-            data_path = self.path / delta["data"]
-            emb_path = self.path / delta["embeddings"]
-            # Cut off bytes an interrupted writer may have left past the committed length.
-            for p, committed in ((data_path, int(delta["data_bytes"])), (emb_path, int(delta["rows"]) * vectors.shape[1] * 4)):
-                with open(p, "ab") as f:
-                    f.truncate(committed)
-                    f.write(data if p == data_path else np.ascontiguousarray(vectors, dtype="<f4").tobytes())
-                    f.flush()
-                    os.fsync(f.fileno())
+            emb = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+            _append_committed(self.path / delta["data"], int(delta["data_bytes"]), data)
+            _append_committed(self.path / delta["embeddings"], int(delta["rows"]) * vectors.shape[1] * 4, emb)
             delta["rows"] = int(delta["rows"]) + len(ids_k)
             delta["data_bytes"] = int(delta["data_bytes"]) + len(data)
             delta["data_crc"] = zlib.crc32(data, int(delta.get("data_crc") or 0))
@@ -357,7 +367,7 @@ class LeannIndex(LeannSearcher):
         if isinstance(ids, str):
             raise ValueError("ids must be a list of ids, got a single string")
         wanted = {str(i) for i in ids}
-        with write_lock(self.path):
+        with write_lock(self.path, self.lock_timeout):
             snap = self._latest()
             rows = [snap.row_of[i] for i in wanted if i in snap.row_of]
             if not rows:
@@ -379,7 +389,7 @@ class LeannIndex(LeannSearcher):
         recompute-only one (LEANN's ``reindex``); ``False`` does the reverse. The base
         passages' embeddings are read from disk when stored, otherwise recomputed in batches.
         """
-        with write_lock(self.path):
+        with write_lock(self.path, self.lock_timeout):
             snap = self._latest()
             m = snap.manifest
             recompute = bool(m.get("is_recompute", True)) if is_recompute is None else bool(is_recompute)

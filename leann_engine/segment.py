@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import graph as G
+from .codec import encode_varints
 from .graphfile import encode_graph
 from .storage import crc_of, encode_records, gen_name, write_file
 
@@ -88,14 +89,15 @@ def write_base(
     files = {
         "graph": gen_name("base", gen, "graph"),
         "base_data": gen_name("base", gen, "jsonl"),
-        "base_offsets": gen_name("base", gen, "offsets"),
+        "base_offsets": gen_name("base", gen, "lens"),
         "base_ids": gen_name("base", gen, "ids.json"),
     }
     idx = order.tolist()
     data, offsets = encode_records([ids[i] for i in idx], [texts[i] for i in idx], [metas[i] for i in idx])
     write_file(path / files["graph"], encode_graph(graph, compact=compact))
     write_file(path / files["base_data"], data)
-    write_file(path / files["base_offsets"], offsets.astype("<u8").tobytes())
+    # Record lengths as varints (about 2 bytes a passage); readers rebuild the offsets by cumsum.
+    write_file(path / files["base_offsets"], encode_varints(np.diff(offsets)))
     import json
 
     write_file(path / files["base_ids"], json.dumps([ids[i] for i in idx], ensure_ascii=False).encode())

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .codec import decode_varints
 from .errors import IndexFormatError, IndexLockedError, IndexNotFoundError
 
 FORMAT = "leann-engine-index"
@@ -223,9 +224,12 @@ class BaseSegment:
             want = checks.get(p.name)
             if want is not None and crc_of(p) != want:
                 raise IndexFormatError(f"{p} is corrupt (checksum mismatch): rebuild the index")
-        self.offsets = np.fromfile(offsets_path, dtype="<u8")
-        if self.offsets.size != self.n + 1:
-            raise IndexFormatError(f"{offsets_path} holds {self.offsets.size - 1} rows, the manifest says {self.n}")
+        try:
+            lengths = decode_varints(np.fromfile(offsets_path, dtype=np.uint8), self.n)
+        except ValueError as e:
+            raise IndexFormatError(f"{offsets_path} does not hold {self.n} record lengths ({e}): rebuild the index") from e
+        self.offsets = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.offsets[1:])
         if os.path.getsize(self.data_path) != int(self.offsets[-1]):
             raise IndexFormatError(f"{self.data_path} is truncated or padded: rebuild the index")
         try:

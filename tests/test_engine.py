@@ -271,7 +271,7 @@ def test_foreign_newer_and_corrupt_manifests(index, embedder):
     assert LeannSearcher(path, embedder).count() == 600
 
 
-@pytest.mark.parametrize("suffix", [".graph", ".offsets", ".ids.json", ".jsonl"])
+@pytest.mark.parametrize("suffix", [".graph", ".lens", ".ids.json", ".jsonl"])
 def test_truncated_or_corrupt_files_are_refused(index, embedder, suffix):
     path, _, _ = index
     target = next(p for p in path.iterdir() if p.name.endswith(suffix))

@@ -175,3 +175,16 @@ def test_update_argument_errors(built, embedder):
     with pytest.raises(ValueError, match="single string"):
         ix.delete("p1")
     assert ix.count() == 800
+
+
+def test_second_writer_waits_then_reports_the_lock(built, embedder):
+    from leann_engine import IndexLockedError
+    from leann_engine.storage import write_lock
+
+    path, texts, _ = built
+    ix = LeannIndex(path, embedder, lock_timeout=0.2)
+    with write_lock(path):
+        with pytest.raises(IndexLockedError, match="being written by another process"):
+            ix.add_texts(["blocked"], ids=["b"])
+        assert LeannSearcher(path, embedder).count() == len(texts)  # readers are not blocked
+    assert ix.add_texts(["free again"], ids=["b"]) == ["b"]
