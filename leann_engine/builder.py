@@ -129,13 +129,14 @@ class LeannBuilder:
             seen[pid] = i
         return ids
 
-    def build_index(self, index_path: str | Path) -> str:
+    def build_index(self, index_path: str | Path, *, allow_empty: bool = False) -> str:
         """Embed every queued passage, build and prune the graph, write the index atomically.
 
         An index already at ``index_path`` is replaced as a whole (readers keep seeing the old
-        one until the new manifest is in place). Returns the path as a string.
+        one until the new manifest is in place). ``allow_empty`` writes an index with no
+        passages (one that will grow through :class:`LeannIndex`). Returns the path.
         """
-        if not self._texts:
+        if not self._texts and not allow_empty:
             raise ValueError("no passages to index: call add_text() before build_index()")
         path = Path(index_path)
         ids = self._resolved_ids()

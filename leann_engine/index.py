@@ -236,38 +236,26 @@ class LeannIndex(LeannSearcher):
         index_path: str | Path,
         embedding_model: str | Embedder | None = None,
         *,
-        metric: str = "cosine",
-        is_recompute: bool = True,
-        is_compact: bool = True,
-        graph_degree: int = 32,
-        build_complexity: int = 200,
-        pruned_degree: int | None = 12,
-        hub_fraction: float = 0.02,
         exist_ok: bool = False,
+        build_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> LeannIndex:
-        """Create an empty index at ``index_path`` (or open it if it exists and ``exist_ok``)."""
+        """Create an empty index at ``index_path`` and open it.
+
+        ``build_options`` are :class:`~leann_engine.LeannBuilder` options (``metric``,
+        ``is_recompute``, ``graph_degree``, ...) used now and by every compaction; ``kwargs``
+        go to :class:`LeannIndex`. An existing index is opened when ``exist_ok`` is true.
+        """
+        from .builder import LeannBuilder
+
         path = Path(index_path)
-        if path.exists() and (path / MANIFEST).exists():
+        if (path / MANIFEST).exists():
             if not exist_ok:
                 raise ValueError(f"index_path {path} already holds an index; pass exist_ok=True to open it")
-            return cls(path, embedding_model if not isinstance(embedding_model, str) else None, **kwargs)
-        embedder = make_embedder(embedding_model)
-        check_metric(metric)
-        params = GraphParams(
-            graph_degree=graph_degree, build_complexity=build_complexity,
-            pruned_degree=pruned_degree, hub_fraction=hub_fraction,
-        )
-        prepare_target(path)  # the folder must exist before its lock file can
-        dim = int(embedder.dimension)
-        with write_lock(path):
-            previous = prepare_target(path)
-            write_index(
-                path, ids=[], texts=[], metas=[], vectors=np.zeros((0, dim), dtype=np.float32),
-                embedding_model=embedder.name, dimension=dim, metric=metric, params=params,
-                is_recompute=is_recompute, is_compact=is_compact, previous=previous,
-            )
-        return cls(path, embedder, **kwargs)
+            return cls(path, None if isinstance(embedding_model, str) else embedding_model, **kwargs)
+        builder = LeannBuilder(embedding_model=embedding_model, **(build_options or {}))
+        builder.build_index(path, allow_empty=True)
+        return cls(path, builder.embedder, **kwargs)
 
     # ------------------------------------------------------------------ helpers
 

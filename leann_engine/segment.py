@@ -29,7 +29,7 @@ class GraphParams:
     """
 
     graph_degree: int = 32
-    build_complexity: int = 64
+    build_complexity: int = 200
     pruned_degree: int | None = 12
     hub_fraction: float = 0.02
     seed: int = 100
