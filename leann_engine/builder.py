@@ -7,9 +7,16 @@ from typing import Any
 
 from .embedding import Embedder, make_embedder
 from .graph import normalize_rows
-from .index import LeannIndex, check_metric, embed_all, prepare_passages, prepare_target, write_index
+from .index import LeannIndex
 from .segment import GraphParams
 from .storage import write_lock
+from .writer import (
+    check_metric,
+    embed_all,
+    prepare_passages,
+    prepare_target,
+    write_index,
+)
 
 BACKENDS: tuple[str, ...] = ("hnsw",)
 _LEANN_ALIASES = {"efConstruction": "build_complexity", "complexity": "build_complexity"}

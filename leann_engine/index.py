@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -11,170 +10,22 @@ from typing import Any
 
 import numpy as np
 
-from ._version import __version__
-from .embedding import Embedder, embed_checked, make_embedder
-from .errors import IndexFormatError
+from .embedding import Embedder
 from .graph import normalize_rows
 from .searcher import LeannSearcher
-from .segment import GraphParams, write_base
+from .segment import GraphParams
 from .snapshot import Snapshot
 from .storage import (
-    FORMAT,
-    FORMAT_VERSION,
     MANIFEST,
     commit_manifest,
     crc_of,
     encode_records,
     gen_name,
     manifest_stamp,
-    read_manifest,
     write_file,
     write_lock,
 )
-
-METRICS: tuple[str, ...] = ("cosine", "mips")
-
-
-def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    return metric
-
-
-def prepare_passages(
-    texts: Sequence[str], metadatas: Sequence[dict | None] | None, ids: Sequence[Any] | None
-) -> tuple[list[str], list[dict[str, Any]], list[str] | None]:
-    """Validate parallel lists of texts, metadata and ids; ids may be ``None`` (auto)."""
-    if isinstance(texts, str):
-        raise ValueError("texts must be a list of strings, got a single string")
-    texts = list(texts)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise ValueError(f"texts[{i}] must be a string, got {type(t).__name__}")
-    if metadatas is None:
-        metas: list[dict[str, Any]] = [{} for _ in texts]
-    else:
-        metas = [dict(m) if m is not None else {} for m in metadatas]
-        if len(metas) != len(texts):
-            raise ValueError(f"metadatas has {len(metas)} entries for {len(texts)} texts")
-    out_ids = None
-    if ids is not None:
-        out_ids = [str(i) for i in ids]
-        if len(out_ids) != len(texts):
-            raise ValueError(f"ids has {len(out_ids)} entries for {len(texts)} texts")
-        if any(not i for i in out_ids):
-            raise ValueError("ids must be non-empty strings")
-    import json
-
-    for i, m in enumerate(metas):
-        try:
-            json.dumps(m)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"metadatas[{i}] is not JSON-serialisable: {e}") from e
-    return texts, metas, out_ids
-
-
-def embed_all(
-    embedder: Embedder, texts: Sequence[str], dimension: int, *, batch: int = 256, show_progress: bool = False, desc: str = "embedding"
-) -> np.ndarray:
-    """Embed many texts in batches, with an optional progress bar."""
-    out = np.zeros((len(texts), dimension), dtype=np.float32)
-    bar = None
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(texts), desc=desc, unit="chunk")
-    for s in range(0, len(texts), batch):
-        part = texts[s : s + batch]
-        out[s : s + len(part)] = embed_checked(embedder, part, dimension)
-        if bar is not None:
-            bar.update(len(part))
-    if bar is not None:
-        bar.close()
-    return out
-
-
-def prepare_target(path: Path) -> dict[str, Any] | None:
-    """Create ``path`` for a new index, or return the manifest of the index already there.
-
-    A folder that holds other files and no index is refused rather than written into.
-    """
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"index_path {path} is a file; give a folder path (e.g. 'demo.leann')")
-    if path.exists():
-        if (path / MANIFEST).exists():
-            try:
-                return read_manifest(path)
-            except IndexFormatError:
-                return None  # a corrupt index is replaced by the new build
-        strays = [p.name for p in path.iterdir() if not p.name.startswith((".", "base-", "delta-", "tomb-"))]
-        if strays:
-            raise ValueError(
-                f"index_path {path} is a folder with other files ({', '.join(sorted(strays)[:3])}...) "
-                "and no index: choose an empty or new folder"
-            )
-        return None
-    path.mkdir(parents=True)
-    return None
-
-
-def write_index(
-    path: Path,
-    *,
-    ids: list[str],
-    texts: list[str],
-    metas: list[dict[str, Any]],
-    vectors: np.ndarray,
-    embedding_model: str,
-    dimension: int,
-    metric: str,
-    params: GraphParams,
-    is_recompute: bool,
-    is_compact: bool,
-    previous: dict[str, Any] | None,
-    extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write a complete new generation (base segment, empty delta) and commit it.
-
-    Must be called under the write lock. ``vectors`` are already normalised for cosine.
-    """
-    gen = int(previous["generation"]) + 1 if previous else 1
-    t0 = time.perf_counter()
-    files, checksums, gstats = write_base(
-        path, gen, ids, texts, metas, vectors, params, keep_embeddings=not is_recompute, compact=is_compact
-    )
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "library": f"leann_engine {__version__}",
-        "created_at": previous.get("created_at", now) if previous else now,
-        "generation": gen,
-        "backend_name": "hnsw",
-        "embedding_model": embedding_model,
-        "dimensions": dimension,
-        "metric": metric,
-        "is_recompute": is_recompute,
-        "is_compact": is_compact,
-        "build": params.to_dict(),
-        "graph": gstats,
-        "base": {"rows": len(ids)},
-        "delta": {
-            "data": gen_name("delta", gen, "jsonl"),
-            "embeddings": gen_name("delta", gen, "f32"),
-            "rows": 0,
-            "data_bytes": 0,
-            "data_crc": 0,
-        },
-        "files": files,
-        "checksums": checksums,
-        "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},
-        "graph_build_s": round(time.perf_counter() - t0, 3),
-    }
-    if extra:
-        manifest.update(extra)
-    commit_manifest(path, manifest, previous)
-    return manifest
+from .writer import embed_all, prepare_passages, write_index
 
 
 def _append_committed(path: Path, committed: int, data: bytes) -> None:

@@ -15,7 +15,13 @@ import numpy as np
 from .filters import Predicate
 from .graph import Graph
 from .graphfile import read_graph
-from .storage import BaseSegment, DeltaSegment, read_base_embeddings, read_manifest, read_tombstones
+from .storage import (
+    BaseSegment,
+    DeltaSegment,
+    read_base_embeddings,
+    read_manifest,
+    read_tombstones,
+)
 
 
 class Snapshot:

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from leann_engine import LeannBuilder, LeannIndex, LeannSearcher
-from leann_engine.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, make_embedder, resolve_model_path
+from leann_engine.embedding import (
+    DEFAULT_MODEL,
+    SentenceTransformerEmbedder,
+    make_embedder,
+    resolve_model_path,
+)
 from leann_engine.graph import normalize_rows
 
 pytestmark = pytest.mark.model
