@@ -23,6 +23,30 @@ DEFAULT_COMPLEXITY = 64
 _SCORE_BATCH = 256
 
 
+def _result(rec: dict[str, Any], score: float) -> SearchResult:
+    return SearchResult(id=rec["id"], score=float(score), text=rec["text"], metadata=rec.get("metadata") or {})
+
+
+class _Scorer:
+    """Similarity of base rows to the query: from stored vectors, or by re-embedding their text."""
+
+    def __init__(
+        self, snap: Snapshot, query: np.ndarray, embedder: Embedder, stored: np.ndarray | None, stats: SearchStats
+    ) -> None:
+        self.snap, self.query, self.embedder, self.stored, self.stats = snap, query, embedder, stored, stats
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if self.stored is not None:
+            return np.asarray(self.stored[rows], dtype=np.float32) @ self.query
+        t = time.perf_counter()
+        vecs = embed_checked(self.embedder, self.snap.texts(rows.tolist()), self.snap.dimension)
+        if self.snap.metric == "cosine":
+            vecs = normalize_rows(vecs)
+        self.stats.model_s += time.perf_counter() - t
+        self.stats.recomputed += len(rows)
+        return vecs @ self.query
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -125,10 +149,7 @@ class LeannSearcher:
         snap = self._snap
         wanted = [str(i) for i in ids]
         rows = [snap.row_of[i] for i in wanted if i in snap.row_of]
-        return [
-            SearchResult(id=rec["id"], score=math.nan, text=rec["text"], metadata=rec.get("metadata") or {})
-            for rec in snap.records(rows)
-        ]
+        return [_result(rec, math.nan) for rec in snap.records(rows)]
 
     def ids(self) -> list[str]:
         """Every live passage id."""
@@ -175,75 +196,69 @@ class LeannSearcher:
         self.refresh()
         snap = self._snap
         stats = SearchStats()
+        stored = self._stored_vectors(snap, recompute_embeddings)
         t_start = time.perf_counter()
+        q = self.embed_query(query)
+        stats.model_s += time.perf_counter() - t_start
+        score = _Scorer(snap, q, self.embedder, stored, stats)
 
+        mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
+        hits = self._search_base(snap, score, mask, max(complexity, top_k), batch_size, stats)
+        hits += self._search_delta(snap, q, mask, stats)
+        hits.sort(key=lambda h: -h[0])
+        top = hits[:top_k]
+        records = snap.records([r for _, r in top])
+        results = [_result(rec, s) for (s, _), rec in zip(top, records)]
+        stats.graph_s = time.perf_counter() - t_start - stats.model_s
+        self.last_stats = stats
+        return SearchResults(results, stats)
+
+    def _stored_vectors(self, snap: Snapshot, recompute: bool | None) -> np.ndarray | None:
+        """The stored base embeddings to score with, or ``None`` to recompute."""
         stored = snap.base_embeddings
-        if recompute_embeddings is False and stored is None and snap.base.n:
+        if recompute is False and stored is None and snap.base.n:
             raise ValueError(
                 f"recompute_embeddings=False, but {self.path} stores no embeddings "
                 "(built with is_recompute=True): search with recomputation, or rebuild with is_recompute=False"
             )
-        use_stored = stored is not None and recompute_embeddings is not True
+        return None if recompute is True else stored
 
-        t0 = time.perf_counter()
-        q = self.embed_query(query)
-        stats.model_s += time.perf_counter() - t0
-
-        key = filter_key(metadata_filters) if predicate is not None else None
-        mask = snap.live_mask(key, predicate)
-        dim = int(snap.manifest["dimensions"])
-
-        def score(rows: np.ndarray) -> np.ndarray:
-            if use_stored:
-                return np.asarray(stored[rows], dtype=np.float32) @ q
-            t = time.perf_counter()
-            vecs = embed_checked(self.embedder, snap.texts(rows.tolist()), dim)
-            if snap.metric == "cosine":
-                vecs = normalize_rows(vecs)
-            stats.model_s += time.perf_counter() - t
-            stats.recomputed += len(rows)
-            return vecs @ q
-
-        hits: list[tuple[float, int]] = []
+    @staticmethod
+    def _search_base(
+        snap: Snapshot, score: _Scorer, mask: np.ndarray, ef: int, batch_size: int, stats: SearchStats
+    ) -> list[tuple[float, int]]:
+        """Walk the graph, or score the matches directly when a filter leaves few of them."""
         n_base = snap.base.n
-        ef = max(complexity, top_k)
-        if n_base:
-            base_mask = mask[:n_base]
-            n_match = int(base_mask.sum())
-            filtered = predicate is not None or n_match < n_base
-            # A filter that few rows pass makes the walk wander; scoring the matches directly
-            # is then cheaper. A walk visits roughly 16*ef nodes at full selectivity and
-            # 16*ef/selectivity with a filter; direct scoring costs n_match.
-            if filtered and n_match * n_match <= 16 * ef * n_base:
-                rows = np.flatnonzero(base_mask)
-                stats.strategy = "direct"
-                for s in range(0, rows.size, _SCORE_BATCH):
-                    part = rows[s : s + _SCORE_BATCH]
-                    hits.extend(zip(score(part).tolist(), part.tolist()))
-                stats.visited = int(rows.size)
-            else:
-                accept = base_mask.__getitem__ if filtered else None
-                found, visited = beam_search(
-                    snap.graph, score, ef=ef, accept=accept, batch_size=batch_size
-                )
-                hits.extend(found)
-                stats.visited = visited
-        if snap.delta.rows:
-            drows = np.flatnonzero(mask[n_base:])
-            if drows.size:
-                sims = snap.delta.embeddings[drows] @ q
-                hits.extend(zip(sims.tolist(), (drows + n_base).tolist()))
-            stats.delta_scanned = int(drows.size)
-        hits.sort(key=lambda h: -h[0])
-        top = hits[:top_k]
-        records = snap.records([r for _, r in top])
-        results = [
-            SearchResult(id=rec["id"], score=float(s), text=rec["text"], metadata=rec.get("metadata") or {})
-            for (s, _), rec in zip(top, records)
-        ]
-        stats.graph_s = time.perf_counter() - t_start - stats.model_s
-        self.last_stats = stats
-        return SearchResults(results, stats)
+        if not n_base:
+            return []
+        base_mask = mask[:n_base]
+        n_match = int(base_mask.sum())
+        filtered = n_match < n_base
+        # A walk scores about 16*ef nodes unfiltered and 16*ef/selectivity under a filter
+        # (it passes through rows the filter rejects); scoring the matches costs n_match.
+        if filtered and n_match * n_match <= 16 * ef * n_base:
+            stats.strategy = "direct"
+            rows = np.flatnonzero(base_mask)
+            hits: list[tuple[float, int]] = []
+            for s in range(0, rows.size, _SCORE_BATCH):
+                part = rows[s : s + _SCORE_BATCH]
+                hits.extend(zip(score(part).tolist(), part.tolist()))
+            stats.visited = int(rows.size)
+            return hits
+        accept = base_mask.__getitem__ if filtered else None
+        found, stats.visited = beam_search(snap.graph, score, ef=ef, accept=accept, batch_size=batch_size)
+        return found
+
+    @staticmethod
+    def _search_delta(snap: Snapshot, q: np.ndarray, mask: np.ndarray, stats: SearchStats) -> list[tuple[float, int]]:
+        """Score the delta segment exactly from its stored embeddings."""
+        n_base = snap.base.n
+        rows = np.flatnonzero(mask[n_base:])
+        stats.delta_scanned = int(rows.size)
+        if not rows.size:
+            return []
+        sims = snap.delta.embeddings[rows] @ q
+        return list(zip(sims.tolist(), (rows + n_base).tolist()))
 
     def search_batch(self, queries: Sequence[str], **kwargs: Any) -> list[SearchResults]:
         """Run :meth:`search` for each query (same keyword arguments)."""
