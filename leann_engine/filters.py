@@ -17,7 +17,17 @@ MetadataFilters = Mapping[str, Any]
 Predicate = Callable[[Mapping[str, Any]], bool]
 
 OPERATORS: tuple[str, ...] = (
-    "==", "!=", "<", "<=", ">", ">=", "in", "not_in", "contains", "starts_with", "ends_with",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not_in",
+    "contains",
+    "starts_with",
+    "ends_with",
 )
 _MISSING = object()
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}

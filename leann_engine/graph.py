@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def build_hnsw(
     return _extract(index.__getstate__()[0], n)
 
 
-def _extract(state: dict, n: int) -> Graph:
+def _extract(state: dict[str, Any], n: int) -> Graph:
     """Read level lists out of hnswlib's serialised state (its documented pickle layout)."""
     per = int(state["size_data_per_element"])
     count = int(state["cur_element_count"])
@@ -303,7 +304,11 @@ def relabel(graph: Graph, order: np.ndarray) -> Graph:
     deg = graph.degrees[order]
     indptr = np.zeros(graph.n + 1, dtype=np.int64)
     np.cumsum(deg, out=indptr[1:])
-    gather = np.concatenate([np.arange(graph.indptr[o], graph.indptr[o + 1]) for o in order]) if graph.n else np.zeros(0, dtype=np.int64)
+    gather = (
+        np.concatenate([np.arange(graph.indptr[o], graph.indptr[o + 1]) for o in order])
+        if graph.n
+        else np.zeros(0, dtype=np.int64)
+    )
     indices = inv[graph.indices[gather]] if gather.size else np.zeros(0, dtype=np.int64)
     for i in range(graph.n):
         indices[indptr[i] : indptr[i + 1]].sort()

@@ -13,6 +13,7 @@ import json
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,9 @@ MAGIC = b"LEANNGRF"
 VERSION = 1
 
 
-def _pack_lists(indptr: np.ndarray, indices: np.ndarray, owners: np.ndarray | None, compact: bool) -> tuple[dict, list[bytes]]:
+def _pack_lists(
+    indptr: np.ndarray, indices: np.ndarray, owners: np.ndarray | None, compact: bool
+) -> tuple[dict[str, Any], list[bytes]]:
     deg = np.diff(indptr)
     wide = bool(deg.size and deg.max() > 255)
     deg_bytes = deg.astype(np.uint16 if wide else np.uint8).tobytes()
@@ -37,13 +40,20 @@ def _pack_lists(indptr: np.ndarray, indices: np.ndarray, owners: np.ndarray | No
 
 def encode_graph(graph: Graph, *, compact: bool = True) -> bytes:
     """Serialise ``graph``; ``compact`` selects varint-coded lists."""
-    header: dict = {"n": graph.n, "entry_point": graph.entry_point, "compact": compact, "levels": []}
+    header: dict[str, Any] = {
+        "n": graph.n,
+        "entry_point": graph.entry_point,
+        "compact": compact,
+        "levels": [],
+    }
     parts: list[bytes] = []
     info, blobs = _pack_lists(graph.indptr, graph.indices, None, compact)
     header["level0"] = info
     parts += blobs
     for lev in graph.upper:
-        nodes = codec.encode_varints(np.diff(np.concatenate(([0], lev.nodes.astype(np.int64)))).astype(np.uint64))
+        nodes = codec.encode_varints(
+            np.diff(np.concatenate(([0], lev.nodes.astype(np.int64)))).astype(np.uint64)
+        )
         info, blobs = _pack_lists(lev.indptr, lev.indices, lev.nodes, compact)
         info.update(count=int(lev.nodes.size), nodes_bytes=len(nodes))
         header["levels"].append(info)
@@ -59,7 +69,15 @@ def _take(buf: memoryview, pos: int, size: int, path: Path) -> tuple[memoryview,
     return buf[pos : pos + size], pos + size
 
 
-def _lists(buf: memoryview, pos: int, count: int, info: dict, owners: np.ndarray | None, compact: bool, path: Path) -> tuple[np.ndarray, np.ndarray, int]:
+def _lists(
+    buf: memoryview,
+    pos: int,
+    count: int,
+    info: dict[str, Any],
+    owners: np.ndarray | None,
+    compact: bool,
+    path: Path,
+) -> tuple[np.ndarray, np.ndarray, int]:
     dtype = np.uint16 if info["degree_dtype"] == "uint16" else np.uint8
     raw, pos = _take(buf, pos, count * np.dtype(dtype).itemsize, path)
     deg = np.frombuffer(raw, dtype=dtype).astype(np.int64)
@@ -102,7 +120,9 @@ def decode_graph(data: bytes, path: Path) -> Graph:
             nodes = np.cumsum(codec.decode_varints(np.frombuffer(raw, dtype=np.uint8), count))
             ip, ix, pos = _lists(buf, pos, count, info, nodes, compact, path)
             upper.append(Level(nodes=nodes, indptr=ip, indices=ix))
-        graph = Graph(n=n, indptr=indptr, indices=indices, entry_point=int(header["entry_point"]), upper=upper)
+        graph = Graph(
+            n=n, indptr=indptr, indices=indices, entry_point=int(header["entry_point"]), upper=upper
+        )
     except IndexFormatError:
         raise
     except (ValueError, KeyError, TypeError) as e:

@@ -150,14 +150,16 @@ class LeannIndex(LeannSearcher):
     def _needs_compaction(self) -> bool:
         counts = self._snap.manifest["counts"]
         pending = counts["delta"] + counts["deleted"]
-        return pending > 0 and pending >= max(self.compact_min_rows, self.compact_ratio * counts["base"])
+        return bool(
+            pending > 0 and pending >= max(self.compact_min_rows, self.compact_ratio * counts["base"])
+        )
 
     # ------------------------------------------------------------------ writes
 
     def add_texts(
         self,
         texts: Sequence[str],
-        metadatas: Sequence[dict | None] | None = None,
+        metadatas: Sequence[dict[str, Any] | None] | None = None,
         ids: Sequence[Any] | None = None,
     ) -> list[str]:
         """Add passages; an id already in the index is replaced. Returns the ids used.
@@ -242,8 +244,11 @@ class LeannIndex(LeannSearcher):
                 base_vecs = np.asarray(snap.base_embeddings[live_base], dtype=np.float32)
             elif live_base.size:
                 base_vecs = embed_all(
-                    self.embedder, [r["text"] for r in base_recs], dim,
-                    show_progress=self.show_progress, desc="compaction: re-embedding",
+                    self.embedder,
+                    [r["text"] for r in base_recs],
+                    dim,
+                    show_progress=self.show_progress,
+                    desc="compaction: re-embedding",
                 )
                 if snap.metric == "cosine":
                     base_vecs = normalize_rows(base_vecs)
@@ -253,15 +258,25 @@ class LeannIndex(LeannSearcher):
             recs = base_recs + delta_recs
             b = m["build"]
             params = GraphParams(
-                graph_degree=b["graph_degree"], build_complexity=b["build_complexity"],
-                pruned_degree=b["pruned_degree"], hub_fraction=b["hub_fraction"], seed=b.get("seed", 100),
+                graph_degree=b["graph_degree"],
+                build_complexity=b["build_complexity"],
+                pruned_degree=b["pruned_degree"],
+                hub_fraction=b["hub_fraction"],
+                seed=b.get("seed", 100),
             )
             write_index(
                 self.path,
-                ids=[r["id"] for r in recs], texts=[r["text"] for r in recs],
-                metas=[r.get("metadata") or {} for r in recs], vectors=vectors,
-                embedding_model=m["embedding_model"], dimension=dim, metric=m["metric"], params=params,
-                is_recompute=recompute, is_compact=bool(m.get("is_compact", True)), previous=m,
+                ids=[r["id"] for r in recs],
+                texts=[r["text"] for r in recs],
+                metas=[r.get("metadata") or {} for r in recs],
+                vectors=vectors,
+                embedding_model=m["embedding_model"],
+                dimension=dim,
+                metric=m["metric"],
+                params=params,
+                is_recompute=recompute,
+                is_compact=bool(m.get("is_compact", True)),
+                previous=m,
             )
             self.refresh()
 

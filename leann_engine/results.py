@@ -35,7 +35,7 @@ class SearchStats:
         return self.model_s + self.graph_s
 
 
-class SearchResults(list):
+class SearchResults(list[SearchResult]):
     """A ``list[SearchResult]`` best first, with the search's :class:`SearchStats`.
 
     ``len(results)`` can be below ``top_k`` only when fewer passages match.

@@ -24,14 +24,21 @@ _SCORE_BATCH = 256
 
 
 def _result(rec: dict[str, Any], score: float) -> SearchResult:
-    return SearchResult(id=rec["id"], score=float(score), text=rec["text"], metadata=rec.get("metadata") or {})
+    return SearchResult(
+        id=rec["id"], score=float(score), text=rec["text"], metadata=rec.get("metadata") or {}
+    )
 
 
 class _Scorer:
     """Similarity of base rows to the query: from stored vectors, or by re-embedding their text."""
 
     def __init__(
-        self, snap: Snapshot, query: np.ndarray, embedder: Embedder, stored: np.ndarray | None, stats: SearchStats
+        self,
+        snap: Snapshot,
+        query: np.ndarray,
+        embedder: Embedder,
+        stored: np.ndarray | None,
+        stats: SearchStats,
     ) -> None:
         self.snap, self.query, self.embedder, self.stored, self.stats = snap, query, embedder, stored, stats
 
@@ -97,7 +104,11 @@ class LeannSearcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            arg = self._embedding_arg if self._embedding_arg is not None else self._snap.manifest["embedding_model"]
+            arg = (
+                self._embedding_arg
+                if self._embedding_arg is not None
+                else self._snap.manifest["embedding_model"]
+            )
             self._check_embedder(make_embedder(arg))
         assert self._embedder is not None
         return self._embedder
@@ -250,7 +261,9 @@ class LeannSearcher:
         return found
 
     @staticmethod
-    def _search_delta(snap: Snapshot, q: np.ndarray, mask: np.ndarray, stats: SearchStats) -> list[tuple[float, int]]:
+    def _search_delta(
+        snap: Snapshot, q: np.ndarray, mask: np.ndarray, stats: SearchStats
+    ) -> list[tuple[float, int]]:
         """Score the delta segment exactly from its stored embeddings."""
         n_base = snap.base.n
         rows = np.flatnonzero(mask[n_base:])

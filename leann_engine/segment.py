@@ -49,18 +49,28 @@ def build_graph(vectors: np.ndarray, params: GraphParams) -> G.Graph:
     """HNSW build, pruning and connectivity repair; returns the graph in input order."""
     n = vectors.shape[0]
     if n == 0:
-        return G.Graph(n=0, indptr=np.zeros(1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)
+        return G.Graph(
+            n=0, indptr=np.zeros(1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0
+        )
     if n == 1:
-        return G.Graph(n=1, indptr=np.zeros(2, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)
+        return G.Graph(
+            n=1, indptr=np.zeros(2, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0
+        )
     m = max(2, params.graph_degree // 2)
     graph = G.build_hnsw(
-        vectors, M=m, ef_construction=max(params.build_complexity, m), seed=params.seed,
+        vectors,
+        M=m,
+        ef_construction=max(params.build_complexity, m),
+        seed=params.seed,
         num_threads=params.num_threads,
     )
     if params.pruned_degree is not None and params.pruned_degree < params.graph_degree:
         graph = G.prune_high_degree_preserving(
-            graph, vectors, max_degree=params.graph_degree,
-            pruned_degree=params.pruned_degree, hub_fraction=params.hub_fraction,
+            graph,
+            vectors,
+            max_degree=params.graph_degree,
+            pruned_degree=params.pruned_degree,
+            hub_fraction=params.hub_fraction,
         )
     return G.ensure_connected(graph)
 

@@ -186,7 +186,9 @@ def write_lock(path: Path, timeout: float = 60.0) -> Iterator[None]:
 # --------------------------------------------------------------------------- passages
 
 
-def encode_records(ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict]) -> tuple[bytes, np.ndarray]:
+def encode_records(
+    ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict[str, Any]]
+) -> tuple[bytes, np.ndarray]:
     """JSON lines of ``{id, text, metadata}`` and the byte offset of each line (plus the end)."""
     lines = [
         (json.dumps({"id": i, "text": t, "metadata": m}, ensure_ascii=False) + "\n").encode("utf-8")
@@ -227,7 +229,9 @@ class BaseSegment:
         try:
             lengths = decode_varints(np.fromfile(offsets_path, dtype=np.uint8), self.n)
         except ValueError as e:
-            raise IndexFormatError(f"{offsets_path} does not hold {self.n} record lengths ({e}): rebuild the index") from e
+            raise IndexFormatError(
+                f"{offsets_path} does not hold {self.n} record lengths ({e}): rebuild the index"
+            ) from e
         self.offsets = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.offsets[1:])
         if os.path.getsize(self.data_path) != int(self.offsets[-1]):
@@ -281,7 +285,9 @@ class DeltaSegment:
             raise IndexFormatError(f"{self.data_path} is corrupt (checksum mismatch): rebuild the index")
         self.records = [_parse_record(line, str(self.data_path)) for line in raw.splitlines()]
         if len(self.records) != self.rows:
-            raise IndexFormatError(f"{self.data_path} holds {len(self.records)} rows, the manifest says {self.rows}")
+            raise IndexFormatError(
+                f"{self.data_path} holds {len(self.records)} rows, the manifest says {self.rows}"
+            )
         need = self.rows * dim * 4
         with open(self.emb_path, "rb") as f:
             buf = f.read(need)
@@ -310,5 +316,7 @@ def read_base_embeddings(path: Path, manifest: dict[str, Any]) -> np.ndarray | N
     p = path / name
     n, dim = int(manifest["base"]["rows"]), int(manifest["dimensions"])
     if not p.exists() or os.path.getsize(p) != n * dim * 4:
-        raise IndexFormatError(f"{p} is missing or has the wrong size for {n}x{dim} float32: rebuild the index")
+        raise IndexFormatError(
+            f"{p} is missing or has the wrong size for {n}x{dim} float32: rebuild the index"
+        )
     return np.memmap(p, dtype="<f4", mode="r", shape=(n, dim))

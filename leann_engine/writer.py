@@ -34,7 +34,7 @@ def check_metric(metric: str) -> str:
 
 
 def prepare_passages(
-    texts: Sequence[str], metadatas: Sequence[dict | None] | None, ids: Sequence[Any] | None
+    texts: Sequence[str], metadatas: Sequence[dict[str, Any] | None] | None, ids: Sequence[Any] | None
 ) -> tuple[list[str], list[dict[str, Any]], list[str] | None]:
     """Validate parallel lists of texts, metadata and ids; ids may be ``None`` (auto)."""
     if isinstance(texts, str):

@@ -26,7 +26,7 @@ PRELUDE = f"""
 import sys, time, os
 sys.path[:0] = [{str(ROOT)!r}, {str(TESTS)!r}]
 from conftest import WordHashEmbedder, make_corpus
-import leann_engine.storage as storage, leann_engine.index as index_mod, leann_engine.segment as segment
+import leann_engine.index as index_mod, leann_engine.segment as segment, leann_engine.writer as writer_mod
 from leann_engine import LeannBuilder, LeannIndex
 emb = WordHashEmbedder()
 
@@ -59,10 +59,10 @@ LeannIndex(PATH, emb, auto_compact=False).add_texts(['half written passage'] * 5
 """,
     # Killed after a compaction wrote its new base segment, before the commit.
     "compact": """
-real_commit = index_mod.commit_manifest
+real_commit = writer_mod.commit_manifest
 def late_commit(*a, **k):
     pause('READY'); real_commit(*a, **k)
-index_mod.commit_manifest = late_commit
+writer_mod.commit_manifest = late_commit
 LeannIndex(PATH, emb, auto_compact=False).compact()
 """,
 }

@@ -302,3 +302,30 @@ def test_results_container(index, embedder):
     assert [r["id"] for r in rows] == [r.id for r in res]
     assert set(rows[0]) == {"id", "score", "text", "metadata"}
     assert "SearchResults([" in repr(res) and "recomputed=" in repr(res)
+
+
+def test_mips_metric_scores_raw_inner_products(tmp_path, embedder):
+    texts, metas = make_corpus(300)
+    b = LeannBuilder(embedding_model=embedder, metric="mips")
+    b.add_texts(texts, metas, [f"p{i}" for i in range(300)])
+    b.build_index(tmp_path / "m.leann")
+    s = LeannSearcher(tmp_path / "m.leann", embedder)
+    x = embedder.embed(texts)
+    q = embedder.embed(["storage graph bytes"])[0]
+    res = s.search("storage graph bytes", top_k=5)
+    for r in res:
+        assert math.isclose(r.score, float(x[int(r.id[1:])] @ q), rel_tol=1e-4)
+    truth = [f"p{i}" for i in np.argsort(-(x @ q))[:5]]
+    assert len({r.id for r in res} & set(truth)) >= 4
+    with pytest.raises(ValueError, match="metric must be one of cosine, mips"):
+        LeannBuilder(embedding_model=embedder, metric="l2")
+
+
+def test_stored_index_can_still_recompute(tmp_path, embedder):
+    build(tmp_path / "s.leann", embedder, n=300, is_recompute=False)
+    counting = WordHashEmbedder()
+    s = LeannSearcher(tmp_path / "s.leann", counting)
+    a = s.search("garlic oven", top_k=5, recompute_embeddings=True)
+    b = s.search("garlic oven", top_k=5)
+    assert a.stats.recomputed > 0 and b.stats.recomputed == 0
+    assert [r.id for r in a] == [r.id for r in b]

@@ -28,7 +28,7 @@ def recall_and_cost(graph, x, q, ef, k=10):
     truth = np.argsort(-(q @ x.T), axis=1)[:, :k]
     hits, cost = 0.0, []
     for i in range(len(q)):
-        res, scored = beam_search(graph, lambda ids: x[ids] @ q[i], ef=ef)
+        res, scored = beam_search(graph, lambda ids, qi=q[i]: x[ids] @ qi, ef=ef)
         hits += len({n for _, n in res[:k]} & set(truth[i])) / k
         cost.append(scored)
     return hits / len(q), float(np.mean(cost))
