@@ -134,9 +134,10 @@ class LeannSearcher:
         stamp = manifest_stamp(self.path)
         if stamp != self._stamp:
             old = self._snap
-            self._snap = Snapshot(self.path)
+            self._snap = Snapshot(self.path, previous=old)
             self._stamp = stamp
-            old.close()
+            if old.base is not self._snap.base:
+                old.close()
 
     def close(self) -> None:
         self._snap.close()

@@ -27,18 +27,31 @@ from .storage import (
 class Snapshot:
     """Everything a search needs from one manifest, loaded at open (texts are read on demand)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, previous: Snapshot | None = None) -> None:
+        """Open the committed generation at ``path``.
+
+        ``previous``, the snapshot this one replaces, lends its base segment and graph when the
+        new manifest names the same base files (an add or delete does not touch them), so a
+        commit costs a reader the delta and tombstones only.
+        """
         self.path = path
         self.manifest = read_manifest(path)
         m = self.manifest
         self.dimension = int(m["dimensions"])
         self.metric: str = m["metric"]
-        self.graph: Graph = read_graph(path / m["files"]["graph"])
-        self.base = BaseSegment(path, m)
+        self.graph: Graph
+        self.base: BaseSegment
+        self.base_embeddings: np.ndarray | None
+        if previous is not None and _same_base(previous.manifest, m):
+            self.graph, self.base = previous.graph, previous.base
+            self.base_embeddings = previous.base_embeddings
+        else:
+            self.graph = read_graph(path / m["files"]["graph"])
+            self.base = BaseSegment(path, m)
+            self.base_embeddings = read_base_embeddings(path, m)
         if self.graph.n != self.base.n:
             raise_format(path, f"the graph has {self.graph.n} nodes but the passage store {self.base.n}")
-        self.delta = DeltaSegment(path, m, self.dimension)
-        self.base_embeddings = read_base_embeddings(path, m)
+        self.delta: DeltaSegment = DeltaSegment(path, m, self.dimension, previous.delta if previous else None)
         total = self.base.n + self.delta.rows
         tomb = read_tombstones(path, m)
         if tomb.size and (tomb.min() < 0 or tomb.max() >= total):
@@ -100,6 +113,13 @@ class Snapshot:
 
     def close(self) -> None:
         self.base.close()
+
+
+_BASE_FILES = ("graph", "base_data", "base_offsets", "base_ids", "embeddings")
+
+
+def _same_base(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return old["base"] == new["base"] and all(old["files"].get(k) == new["files"].get(k) for k in _BASE_FILES)
 
 
 def raise_format(path: Path, what: str) -> None:

@@ -262,12 +262,17 @@ class BaseSegment:
 
 
 class DeltaSegment:
-    """Passages added since the last compaction, kept in memory with their embeddings."""
+    """Passages added since the last compaction, kept in memory with their embeddings.
 
-    def __init__(self, path: Path, manifest: dict[str, Any], dim: int) -> None:
+    The delta files are append-only, so a segment opened after a commit reads only the bytes
+    added since ``previous`` (the segment of the snapshot before) when it names the same files.
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any], dim: int, previous: DeltaSegment | None = None) -> None:
         delta = manifest["delta"]
         self.rows = int(delta["rows"])
         self.data_bytes = int(delta["data_bytes"])
+        self.data_crc = int(delta.get("data_crc") or 0)
         self.data_path = path / delta["data"]
         self.emb_path = path / delta["embeddings"]
         self.records: list[dict[str, Any]] = []
@@ -277,23 +282,34 @@ class DeltaSegment:
         for p in (self.data_path, self.emb_path):
             if not p.exists():
                 raise IndexFormatError(f"{p} is missing: the index is incomplete, rebuild it")
+        prev = previous
+        if prev is not None and not (
+            prev.data_path == self.data_path and prev.rows <= self.rows and prev.data_bytes <= self.data_bytes
+        ):
+            prev = None
+        start_bytes, start_rows, crc = (prev.data_bytes, prev.rows, prev.data_crc) if prev else (0, 0, 0)
         with open(self.data_path, "rb") as f:
-            raw = f.read(self.data_bytes)
-        if len(raw) != self.data_bytes or not raw.endswith(b"\n"):
+            f.seek(start_bytes)
+            raw = f.read(self.data_bytes - start_bytes)
+        if len(raw) != self.data_bytes - start_bytes or (raw and not raw.endswith(b"\n")):
             raise IndexFormatError(f"{self.data_path} is truncated: rebuild the index")
-        if delta.get("data_crc") is not None and zlib.crc32(raw) != delta["data_crc"]:
+        if "data_crc" in delta and zlib.crc32(raw, crc) != self.data_crc:
             raise IndexFormatError(f"{self.data_path} is corrupt (checksum mismatch): rebuild the index")
-        self.records = [_parse_record(line, str(self.data_path)) for line in raw.splitlines()]
+        new = [_parse_record(line, str(self.data_path)) for line in raw.splitlines()]
+        self.records = (prev.records if prev else []) + new
         if len(self.records) != self.rows:
             raise IndexFormatError(
                 f"{self.data_path} holds {len(self.records)} rows, the manifest says {self.rows}"
             )
-        need = self.rows * dim * 4
+        need = (self.rows - start_rows) * dim * 4
         with open(self.emb_path, "rb") as f:
+            f.seek(start_rows * dim * 4)
             buf = f.read(need)
         if len(buf) != need:
             raise IndexFormatError(f"{self.emb_path} is truncated: rebuild the index")
-        self.embeddings = np.frombuffer(buf, dtype="<f4").reshape(self.rows, dim).copy()
+        added = np.frombuffer(buf, dtype="<f4").reshape(-1, dim)
+        old = prev.embeddings if prev else np.zeros((0, dim), dtype=np.float32)
+        self.embeddings = np.concatenate([old, added])
 
 
 def read_tombstones(path: Path, manifest: dict[str, Any]) -> np.ndarray:

@@ -188,3 +188,39 @@ def test_second_writer_waits_then_reports_the_lock(built, embedder):
             ix.add_texts(["blocked"], ids=["b"])
         assert LeannSearcher(path, embedder).count() == len(texts)  # readers are not blocked
     assert ix.add_texts(["free again"], ids=["b"]) == ["b"]
+
+
+def test_reader_reuses_base_and_reads_only_new_delta_rows(built, embedder):
+    path, texts, _ = built
+    reader = LeannSearcher(path, embedder)
+    writer = LeannIndex(path, embedder, auto_compact=False)
+    base_before = reader._snap.base
+    writer.add_texts(["first added"], ids=["a1"])
+    reader.refresh()
+    assert reader._snap.base is base_before and reader._snap.delta.rows == 1
+    writer.add_texts(["second added", "third added"], ids=["a2", "a3"])
+    writer.delete(["a1", "p0"])
+    reader.refresh()
+    assert reader._snap.base is base_before
+    assert [r["id"] for r in reader._snap.delta.records] == ["a1", "a2", "a3"]
+    assert reader._snap.delta.embeddings.shape == (3, embedder.dimension)
+    assert sorted(i for i in reader.ids() if i.startswith("a")) == ["a2", "a3"]
+    assert reader.search("third added", top_k=1)[0].id == "a3"
+    writer.compact()
+    reader.refresh()
+    assert reader._snap.base is not base_before and reader._snap.delta.rows == 0
+    assert reader.count() == len(texts) + 1
+
+
+def test_corrupt_delta_is_refused(built, embedder):
+    path, _, _ = built
+    ix = LeannIndex(path, embedder, auto_compact=False)
+    ix.add_texts(["a delta passage"], ids=["x"])
+    delta = path / manifest(path)["delta"]["data"]
+    raw = bytearray(delta.read_bytes())
+    raw[5] ^= 0x20
+    delta.write_bytes(bytes(raw))
+    from leann_engine import IndexFormatError
+
+    with pytest.raises(IndexFormatError, match="checksum mismatch"):
+        LeannSearcher(path, embedder)
