@@ -63,13 +63,14 @@ def beam_search(
     ef: int,
     accept: Callable[[int], bool] | None = None,
     batch_size: int = 0,
+    beam_width: int = 1,
 ) -> tuple[list[tuple[float, int]], int]:
     """Best-first search on level 0 with a result queue of ``ef`` accepted nodes.
 
     ``accept(node)`` restricts what may enter the result queue (metadata filters, tombstones);
     rejected nodes are still walked through, so a filter never disconnects the graph.
-    ``batch_size > 0`` pops several frontier nodes per step until that many new neighbours are
-    gathered, trading strict best-first order for bigger model batches.
+    Each step pops at least ``beam_width`` frontier nodes and keeps popping until ``batch_size``
+    new neighbours are gathered; both trade strict best-first order for bigger model batches.
     Returns ``(results sorted by similarity descending, nodes scored)``.
     """
     if graph.n == 0:
@@ -103,7 +104,7 @@ def beam_search(
                 if v not in visited:
                     visited.add(v)
                     pending.append(v)
-            if len(pending) >= batch_size:
+            if len(popped) >= beam_width and len(pending) >= batch_size:
                 break
         if not popped:
             break

@@ -183,6 +183,9 @@ class LeannSearcher:
         *,
         recompute_embeddings: bool | None = None,
         batch_size: int = 0,
+        beam_width: int = 1,
+        prune_ratio: float = 0.0,
+        pruning_strategy: str = "global",
     ) -> SearchResults:
         """Return the ``top_k`` passages most similar to ``query``, best first.
 
@@ -197,6 +200,10 @@ class LeannSearcher:
                 recomputes otherwise; ``True`` always recomputes; ``False`` requires stored ones.
             batch_size: gather at least this many new nodes per model call (dynamic batching);
                 0 embeds each search step's new neighbours together.
+            beam_width: frontier nodes expanded per step (LEANN's name); their new neighbours
+                are embedded in one batch.
+            prune_ratio, pruning_strategy: LEANN's two-level search knobs, accepted so LEANN
+                code runs unchanged; only their defaults (0.0, "global") exist so far.
         """
         if not isinstance(query, str):
             raise ValueError(f"query must be a string, got {type(query).__name__}")
@@ -204,6 +211,12 @@ class LeannSearcher:
         complexity = _positive_int("complexity", complexity)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
+        beam_width = _positive_int("beam_width", beam_width)
+        if prune_ratio != 0.0 or pruning_strategy != "global":
+            raise ValueError(
+                f"prune_ratio={prune_ratio!r}, pruning_strategy={pruning_strategy!r}: approximate "
+                "two-level search is not available yet; leave them at 0.0 and 'global'"
+            )
         predicate = compile_filter(metadata_filters)
         self.refresh()
         snap = self._snap
@@ -215,7 +228,8 @@ class LeannSearcher:
         score = _Scorer(snap, q, self.embedder, stored, stats)
 
         mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
-        hits = self._search_base(snap, score, mask, max(complexity, top_k), batch_size, stats)
+        walk = {"ef": max(complexity, top_k), "batch_size": batch_size, "beam_width": beam_width}
+        hits = self._search_base(snap, score, mask, walk, stats)
         hits += self._search_delta(snap, q, mask, stats)
         hits.sort(key=lambda h: -h[0])
         top = hits[:top_k]
@@ -237,7 +251,7 @@ class LeannSearcher:
 
     @staticmethod
     def _search_base(
-        snap: Snapshot, score: _Scorer, mask: np.ndarray, ef: int, batch_size: int, stats: SearchStats
+        snap: Snapshot, score: _Scorer, mask: np.ndarray, walk: dict[str, int], stats: SearchStats
     ) -> list[tuple[float, int]]:
         """Walk the graph, or score the matches directly when a filter leaves few of them."""
         n_base = snap.base.n
@@ -248,7 +262,7 @@ class LeannSearcher:
         filtered = n_match < n_base
         # A walk scores about 16*ef nodes unfiltered and 16*ef/selectivity under a filter
         # (it passes through rows the filter rejects); scoring the matches costs n_match.
-        if filtered and n_match * n_match <= 16 * ef * n_base:
+        if filtered and n_match * n_match <= 16 * walk["ef"] * n_base:
             stats.strategy = "direct"
             rows = np.flatnonzero(base_mask)
             hits: list[tuple[float, int]] = []
@@ -258,7 +272,7 @@ class LeannSearcher:
             stats.visited = int(rows.size)
             return hits
         accept = base_mask.__getitem__ if filtered else None
-        found, stats.visited = beam_search(snap.graph, score, ef=ef, accept=accept, batch_size=batch_size)
+        found, stats.visited = beam_search(snap.graph, score, accept=accept, **walk)
         return found
 
     @staticmethod

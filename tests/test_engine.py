@@ -80,6 +80,9 @@ def test_each_passage_is_embedded_once_per_query_in_step_batches(index):
     assert counting.batches < one_step / 2  # bigger batches, fewer model calls
     assert len(counting.seen[1:]) == len(set(counting.seen[1:]))
     assert res[0].id == s.search("driver module patch", top_k=5, complexity=32)[0].id
+    counting.batches = 0
+    wide = s.search("driver module patch", top_k=5, complexity=32, beam_width=4)
+    assert counting.batches < one_step / 2 and wide[0].id == res[0].id
 
 
 def test_results_survive_reopen_and_match_brute_force(index, embedder):
@@ -201,11 +204,20 @@ def test_bad_filters_are_value_errors(index, embedder, filters, match):
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("kw,match", [({"top_k": 0}, "top_k must be an integer >= 1"), ({"top_k": 2.5}, "top_k"), ({"complexity": 0}, "complexity")])
+@pytest.mark.parametrize("kw,match", [
+        ({"top_k": 0}, "top_k must be an integer >= 1"),
+        ({"top_k": 2.5}, "top_k"),
+        ({"complexity": 0}, "complexity"),
+        ({"beam_width": 0}, "beam_width"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"prune_ratio": 0.5}, "two-level search is not available yet"),
+        ({"query": 3}, "query must be a string"),
+    ])
 def test_bad_search_arguments(index, embedder, kw, match):
     path, _, _ = index
+    args = {"query": "x", **kw}
     with pytest.raises(ValueError, match=match):
-        LeannSearcher(path, embedder).search("x", **kw)
+        LeannSearcher(path, embedder).search(**args)
 
 
 def test_builder_errors(tmp_path, embedder):
