@@ -224,3 +224,13 @@ def test_corrupt_delta_is_refused(built, embedder):
 
     with pytest.raises(IndexFormatError, match="checksum mismatch"):
         LeannSearcher(path, embedder)
+
+
+def test_a_few_tombstones_keep_the_graph_walk(built, embedder):
+    path, texts, _ = built
+    ix = LeannIndex(path, embedder, auto_compact=False)
+    ix.delete([f"p{i}" for i in range(0, 800, 20)])
+    res = ix.search("recipe onion pan", top_k=5)
+    assert res.stats.strategy == "graph" and res.stats.recomputed < 0.9 * len(texts)
+    narrow = ix.search("recipe onion pan", top_k=5, metadata_filters={"n": {"<": 40}})
+    assert narrow.stats.strategy == "direct" and narrow.stats.recomputed <= 40
