@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -125,8 +127,6 @@ class LeannIndex(LeannSearcher):
         self.refresh()
 
     def _next_manifest(self, snap: Snapshot) -> dict[str, Any]:
-        import copy
-
         m = copy.deepcopy(snap.manifest)
         m["generation"] = int(m["generation"]) + 1
         m.pop("previous_files", None)
@@ -170,8 +170,6 @@ class LeannIndex(LeannSearcher):
         if not texts:
             return []
         if given is None:
-            import uuid
-
             given = [uuid.uuid4().hex for _ in texts]
         # A repeated id within one call: the last occurrence wins, as with sequential calls.
         last = {pid: i for i, pid in enumerate(given)}
