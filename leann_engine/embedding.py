@@ -106,7 +106,10 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         if self._dimension is None:
-            getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            getter = (
+                getattr(self.model, "get_embedding_dimension", None)
+                or self.model.get_sentence_embedding_dimension
+            )
             dim = getter()
             self._dimension = int(dim) if dim else int(self.embed(["x"]).shape[1])
         return self._dimension

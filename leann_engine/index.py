@@ -18,12 +18,12 @@ from .searcher import LeannSearcher
 from .segment import GraphParams
 from .snapshot import Snapshot
 from .storage import (
+    EMBEDDING_DTYPE,
     MANIFEST,
     commit_manifest,
     crc_of,
     encode_records,
     gen_name,
-    manifest_stamp,
     write_file,
     write_lock,
 )
@@ -183,7 +183,7 @@ class LeannIndex(LeannSearcher):
             m = self._next_manifest(snap)
             delta = m["delta"]
             data, _ = encode_records(ids_k, texts_k, metas_k)
-            emb = np.ascontiguousarray(vectors, dtype="<f4").tobytes()
+            emb = np.ascontiguousarray(vectors, dtype=EMBEDDING_DTYPE).tobytes()
             _append_committed(self.path / delta["data"], int(delta["data_bytes"]), data)
             _append_committed(self.path / delta["embeddings"], int(delta["rows"]) * vectors.shape[1] * 4, emb)
             delta["rows"] = int(delta["rows"]) + len(ids_k)
@@ -277,7 +277,3 @@ class LeannIndex(LeannSearcher):
                 previous=m,
             )
             self.refresh()
-
-    def stamp(self) -> tuple[int, int] | None:
-        """The manifest's change marker (for callers that cache results)."""
-        return manifest_stamp(self.path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,3 @@ class LeannSearcher:
             return []
         sims = snap.delta.embeddings[rows] @ q
         return list(zip(sims.tolist(), (rows + n_base).tolist()))
-
-    def search_batch(self, queries: Sequence[str], **kwargs: Any) -> list[SearchResults]:
-        """Run :meth:`search` for each query (same keyword arguments)."""
-        return [self.search(q, **kwargs) for q in queries]

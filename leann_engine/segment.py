@@ -5,6 +5,7 @@ Shared by a fresh build and by compaction, which is a build over the live passag
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 from . import graph as G
 from .codec import encode_varints
 from .graphfile import encode_graph
-from .storage import crc_of, encode_records, gen_name, write_file
+from .storage import EMBEDDING_DTYPE, crc_of, encode_records, gen_name, write_file
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,12 @@ def write_base(
     write_file(path / files["base_data"], data)
     # Record lengths as varints (about 2 bytes a passage); readers rebuild the offsets by cumsum.
     write_file(path / files["base_offsets"], encode_varints(np.diff(offsets)))
-    import json
-
     write_file(path / files["base_ids"], json.dumps([ids[i] for i in idx], ensure_ascii=False).encode())
     if keep_embeddings:
         files["embeddings"] = gen_name("base", gen, "f32")
-        write_file(path / files["embeddings"], np.ascontiguousarray(vectors[order], dtype="<f4").tobytes())
+        write_file(
+            path / files["embeddings"], np.ascontiguousarray(vectors[order], dtype=EMBEDDING_DTYPE).tobytes()
+        )
     checksums = {files[k]: crc_of(path / files[k]) for k in ("base_offsets", "base_ids")}
     stats = {
         "rows": graph.n,

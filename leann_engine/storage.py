@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import time
@@ -36,7 +37,8 @@ FORMAT = "leann-engine-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK_FILE = ".write.lock"
-EMBEDDING_DTYPE = "float32"  # stored embeddings (delta, or is_recompute=False): little-endian float32
+# Stored embeddings (the delta segment, and the base when is_recompute=False): little-endian float32.
+EMBEDDING_DTYPE = "<f4"
 
 
 def fsync_dir(path: Path) -> None:
@@ -162,8 +164,6 @@ def referenced_files(manifest: dict[str, Any] | None) -> list[str]:
 @contextlib.contextmanager
 def write_lock(path: Path, timeout: float = 60.0) -> Iterator[None]:
     """Hold the index's single-writer lock (an OS file lock, released if the process dies)."""
-    import fcntl
-
     fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
     try:
@@ -268,7 +268,9 @@ class DeltaSegment:
     added since ``previous`` (the segment of the snapshot before) when it names the same files.
     """
 
-    def __init__(self, path: Path, manifest: dict[str, Any], dim: int, previous: DeltaSegment | None = None) -> None:
+    def __init__(
+        self, path: Path, manifest: dict[str, Any], dim: int, previous: DeltaSegment | None = None
+    ) -> None:
         delta = manifest["delta"]
         self.rows = int(delta["rows"])
         self.data_bytes = int(delta["data_bytes"])
@@ -307,7 +309,7 @@ class DeltaSegment:
             buf = f.read(need)
         if len(buf) != need:
             raise IndexFormatError(f"{self.emb_path} is truncated: rebuild the index")
-        added = np.frombuffer(buf, dtype="<f4").reshape(-1, dim)
+        added = np.frombuffer(buf, dtype=EMBEDDING_DTYPE).reshape(-1, dim)
         old = prev.embeddings if prev else np.zeros((0, dim), dtype=np.float32)
         self.embeddings = np.concatenate([old, added])
 
@@ -335,4 +337,4 @@ def read_base_embeddings(path: Path, manifest: dict[str, Any]) -> np.ndarray | N
         raise IndexFormatError(
             f"{p} is missing or has the wrong size for {n}x{dim} float32: rebuild the index"
         )
-    return np.memmap(p, dtype="<f4", mode="r", shape=(n, dim))
+    return np.memmap(p, dtype=EMBEDDING_DTYPE, mode="r", shape=(n, dim))
