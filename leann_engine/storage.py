@@ -82,6 +82,12 @@ def gen_name(kind: str, gen: int, ext: str) -> str:
 
 
 def check_index_dir(path: Path) -> Path:
+    leann_meta = path.with_name(path.name + ".meta.json")
+    if not path.exists() and leann_meta.exists():
+        raise IndexFormatError(
+            f"{path} is an index written by LEANN ({leann_meta.name}); its files differ from "
+            "leann_engine's: rebuild it with leann_engine.LeannBuilder from the same documents"
+        )
     if not path.exists():
         raise IndexNotFoundError(
             f"no index at {path}: build one first with LeannBuilder(...).build_index({str(path)!r})"

@@ -257,6 +257,10 @@ def test_open_errors(tmp_path, index, embedder):
     (tmp_path / "empty").mkdir()
     with pytest.raises(IndexNotFoundError, match="holds no manifest.json"):
         LeannSearcher(tmp_path / "empty", embedder)
+    (tmp_path / "theirs.leann.meta.json").write_text('{"version": "1.0", "backend_name": "hnsw"}')
+    (tmp_path / "theirs.leann.passages.jsonl").write_text("")
+    with pytest.raises(IndexFormatError, match="written by LEANN"):
+        LeannSearcher(tmp_path / "theirs.leann", embedder)
     with pytest.raises(ValueError, match=r"gives 16-d vectors but the index .* \(32-d\)"):
         LeannSearcher(path, WordHashEmbedder(16))
 
