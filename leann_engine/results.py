@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,9 +42,9 @@ class SearchResults(list[SearchResult]):
     ``len(results)`` can be below ``top_k`` only when fewer passages match.
     """
 
-    def __init__(self, items: list[SearchResult], stats: SearchStats) -> None:
+    def __init__(self, items: Iterable[SearchResult] = (), stats: SearchStats | None = None) -> None:
         super().__init__(items)
-        self.stats = stats
+        self.stats = stats if stats is not None else SearchStats()
 
     def to_list(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self]
