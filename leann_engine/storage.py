@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import time
@@ -32,6 +31,18 @@ import numpy as np
 
 from .codec import decode_varints
 from .errors import IndexFormatError, IndexLockedError, IndexNotFoundError
+
+try:  # POSIX
+    import fcntl
+
+    def _try_lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+except ImportError:  # Windows: lock the first byte of the lock file instead
+    import msvcrt
+
+    def _try_lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
 
 FORMAT = "leann-engine-index"
 FORMAT_VERSION = 1
@@ -175,10 +186,10 @@ def write_lock(path: Path, timeout: float = 60.0) -> Iterator[None]:
     try:
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _try_lock(fd)
                 break
             except OSError as e:
-                if e.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EDEADLK) or time.monotonic() > deadline:
                     raise IndexLockedError(
                         f"{path} is being written by another process (lock {LOCK_FILE}); "
                         "wait for it to finish"
