@@ -21,6 +21,7 @@ import contextlib
 import errno
 import json
 import os
+import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -225,6 +226,17 @@ def _parse_record(raw: bytes, where: str) -> dict[str, Any]:
     return rec
 
 
+if hasattr(os, "pread"):
+    _read_at = os.pread
+else:  # Windows has no pread: seek and read under a lock so threads do not interleave
+    _seek_lock = threading.Lock()
+
+    def _read_at(fd: int, size: int, offset: int) -> bytes:
+        with _seek_lock:
+            os.lseek(fd, offset, os.SEEK_SET)
+            return os.read(fd, size)
+
+
 class BaseSegment:
     """Passages covered by the graph; read one at a time through the offset table."""
 
@@ -259,13 +271,13 @@ class BaseSegment:
             raise IndexFormatError(f"{ids_path} is corrupt ({e}): rebuild the index") from e
         if not isinstance(self.ids, list) or len(self.ids) != self.n:
             raise IndexFormatError(f"{ids_path} does not list {self.n} ids: rebuild the index")
-        self._fd = os.open(self.data_path, os.O_RDONLY)
+        self._fd = os.open(self.data_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
     def records(self, rows: Sequence[int]) -> list[dict[str, Any]]:
         out = []
         for r in rows:
             start, end = int(self.offsets[r]), int(self.offsets[r + 1])
-            out.append(_parse_record(os.pread(self._fd, end - start, start), str(self.data_path)))
+            out.append(_parse_record(_read_at(self._fd, end - start, start), str(self.data_path)))
         return out
 
     def all_records(self) -> Iterator[dict[str, Any]]:
