@@ -190,8 +190,9 @@ class LeannBuilder:
         if not self._texts:
             raise ValueError("no passages to add: call add_text() before update_index()")
         index = LeannIndex(index_path, self.embedder)
-        ids = [pid if pid is not None else None for pid in self._ids]
-        index.add_texts(self._texts, self._metas, ids if all(i is not None for i in ids) else None)
+        # Positional ids would collide with the index's own; without every id given, new ones are made.
+        given = self._ids if all(i is not None for i in self._ids) else None
+        index.add_texts(self._texts, self._metas, given)
         index.close()
         self._texts, self._metas, self._ids = [], [], []
         return str(index_path)

@@ -139,12 +139,14 @@ class LeannIndex(LeannSearcher):
         manifest["files"]["tombstones"] = name
         manifest.setdefault("checksums", {})[name] = crc_of(self.path / name)
 
-    def _set_counts(self, manifest: dict[str, Any], snap_dead: np.ndarray, live: int) -> None:
+    def _set_counts(self, manifest: dict[str, Any], dead: np.ndarray) -> None:
+        """Counts from the row totals and the tombstone mask (every live row has its own id)."""
+        deleted = int(dead.sum())
         manifest["counts"] = {
-            "passages": live,
+            "passages": int(dead.size) - deleted,
             "base": int(manifest["base"]["rows"]),
             "delta": int(manifest["delta"]["rows"]),
-            "deleted": int(snap_dead.sum()),
+            "deleted": deleted,
         }
 
     def _needs_compaction(self) -> bool:
@@ -194,8 +196,7 @@ class LeannIndex(LeannSearcher):
             if replaced:
                 dead[replaced] = True
                 self._write_tombstones(m, dead)
-            live = snap.live_count + len(ids_k) - len(replaced)
-            self._set_counts(m, dead, live)
+            self._set_counts(m, dead)
             self._commit(snap, m)
         if self.auto_compact and self._needs_compaction():
             self.compact()
@@ -215,7 +216,7 @@ class LeannIndex(LeannSearcher):
             dead = snap.dead.copy()
             dead[rows] = True
             self._write_tombstones(m, dead)
-            self._set_counts(m, dead, snap.live_count - len(rows))
+            self._set_counts(m, dead)
             self._commit(snap, m)
         if self.auto_compact and self._needs_compaction():
             self.compact()
@@ -254,14 +255,7 @@ class LeannIndex(LeannSearcher):
                 base_vecs = np.zeros((0, dim), dtype=np.float32)
             vectors = np.concatenate([base_vecs, snap.delta.embeddings[live_delta]]).astype(np.float32)
             recs = base_recs + delta_recs
-            b = m["build"]
-            params = GraphParams(
-                graph_degree=b["graph_degree"],
-                build_complexity=b["build_complexity"],
-                pruned_degree=b["pruned_degree"],
-                hub_fraction=b["hub_fraction"],
-                seed=b.get("seed", 100),
-            )
+            params = GraphParams.from_dict(m["build"])
             write_index(
                 self.path,
                 ids=[r["id"] for r in recs],

@@ -36,6 +36,17 @@ class GraphParams:
     seed: int = 100
     num_threads: int = -1
 
+    @classmethod
+    def from_dict(cls, build: dict[str, Any]) -> GraphParams:
+        """The parameters a manifest's ``build`` section recorded (see :meth:`to_dict`)."""
+        return cls(
+            graph_degree=build["graph_degree"],
+            build_complexity=build["build_complexity"],
+            pruned_degree=build["pruned_degree"],
+            hub_fraction=build["hub_fraction"],
+            seed=build.get("seed", 100),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "graph_degree": self.graph_degree,

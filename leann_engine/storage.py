@@ -45,9 +45,12 @@ except ImportError:  # Windows: lock the first byte of the lock file instead
     def _try_lock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
 
+
 FORMAT = "leann-engine-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# Names of the files an index folder's own generations and temporaries start with.
+OWN_FILE_PREFIXES: tuple[str, ...] = (".", "base-", "delta-", "tomb-")
 LOCK_FILE = ".write.lock"
 # Stored embeddings (the delta segment, and the base when is_recompute=False): little-endian float32.
 EMBEDDING_DTYPE = "<f4"
@@ -153,17 +156,16 @@ def manifest_stamp(path: Path) -> tuple[int, int] | None:
 def commit_manifest(path: Path, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """Atomically publish ``manifest`` and remove files no live generation needs."""
     manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    keep = set(referenced_files(manifest))
-    if previous is not None:
-        keep |= set(referenced_files(previous))
-    manifest["previous_files"] = sorted(set(referenced_files(previous)) if previous else set())
+    previous_files = set(referenced_files(previous))
+    keep = set(referenced_files(manifest)) | previous_files
+    manifest["previous_files"] = sorted(previous_files)
     atomic_write(path / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
     for entry in path.iterdir():
         name = entry.name
         if name in keep or name in (MANIFEST, LOCK_FILE) or not entry.is_file():
             continue
         # Only our own generation files and temporaries: never touch a user's stray file.
-        if name.startswith((".", "base-", "delta-", "tomb-")):
+        if name.startswith(OWN_FILE_PREFIXES):
             with contextlib.suppress(OSError):
                 entry.unlink()
 

@@ -19,6 +19,7 @@ from .storage import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    OWN_FILE_PREFIXES,
     commit_manifest,
     gen_name,
     read_manifest,
@@ -103,7 +104,7 @@ def prepare_target(path: Path) -> dict[str, Any] | None:
                 return read_manifest(path)
             except IndexFormatError:
                 return None  # a corrupt index is replaced by the new build
-        strays = [p.name for p in path.iterdir() if not p.name.startswith((".", "base-", "delta-", "tomb-"))]
+        strays = [p.name for p in path.iterdir() if not p.name.startswith(OWN_FILE_PREFIXES)]
         if strays:
             raise ValueError(
                 f"index_path {path} is a folder with other files ({', '.join(sorted(strays)[:3])}...) "
@@ -128,7 +129,6 @@ def write_index(
     is_recompute: bool,
     is_compact: bool,
     previous: dict[str, Any] | None,
-    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
@@ -167,7 +167,5 @@ def write_index(
         "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},
         "graph_build_s": round(time.perf_counter() - t0, 3),
     }
-    if extra:
-        manifest.update(extra)
     commit_manifest(path, manifest, previous)
     return manifest
