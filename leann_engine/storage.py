@@ -368,4 +368,6 @@ def read_base_embeddings(path: Path, manifest: dict[str, Any]) -> np.ndarray | N
         raise IndexFormatError(
             f"{p} is missing or has the wrong size for {n}x{dim} float32: rebuild the index"
         )
+    if n == 0:  # an empty file cannot be memory-mapped
+        return np.zeros((0, dim), dtype=EMBEDDING_DTYPE)
     return np.memmap(p, dtype=EMBEDDING_DTYPE, mode="r", shape=(n, dim))

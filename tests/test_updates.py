@@ -122,6 +122,14 @@ def test_empty_index_grows_from_first_document(tmp_path, embedder):
     assert LeannIndex.create(path, embedder, exist_ok=True).count() == 31
 
 
+def test_empty_index_that_stores_embeddings_opens_and_grows(tmp_path, embedder):
+    path = tmp_path / "fresh-stored.leann"
+    ix = LeannIndex.create(path, embedder, build_options={"is_recompute": False})
+    assert ix.count() == 0 and ix.search("anything", top_k=3) == []
+    ix.add_texts(["the first stored document"], ids=["a"])
+    assert [r.id for r in LeannSearcher(path, embedder).search("first", top_k=3)] == ["a"]
+
+
 def test_other_handles_see_commits(built, embedder):
     path, texts, _ = built
     reader = LeannSearcher(path, embedder)
