@@ -1,0 +1,456 @@
+"""LeannVectorStore beyond the standard suite: filters, persistence, MMR, retrievers, real model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+pytest.importorskip("langchain_core", reason='needs the langchain extra: pip install -e ".[langchain]"')
+
+from conftest import ROOT, WordHashEmbedder, make_corpus  # noqa: E402
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings  # noqa: E402
+from langchain_core.vectorstores import InMemoryVectorStore, VectorStore  # noqa: E402
+
+from leann_integrations.langchain import (  # noqa: E402
+    LeannEmbeddings,
+    LeannVectorStore,
+    to_engine_filter,
+)
+
+
+class WordHashEmbeddings(Embeddings):
+    """LangChain ``Embeddings`` over the tests' bag-of-words embedder, counting its calls.
+
+    Queries get a different vector from documents when ``query_prefix`` is set, as with
+    asymmetric models, so tests can tell which method the store used.
+    """
+
+    def __init__(self, dimension: int = 32, query_prefix: str = "") -> None:
+        self._emb = WordHashEmbedder(dimension)
+        self.query_prefix = query_prefix
+        self.documents_embedded = 0
+        self.queries_embedded = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.documents_embedded += len(texts)
+        return self._emb.embed(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries_embedded += 1
+        return self._emb.embed([self.query_prefix + text])[0].tolist()
+
+
+@pytest.fixture
+def corpus():
+    texts, metas = make_corpus(300)
+    return texts, metas, [f"d{i}" for i in range(len(texts))]
+
+
+@pytest.fixture
+def store(tmp_path, corpus):
+    """300 passages: past ``build_min_rows``, so searches walk a graph and recompute."""
+    texts, metas, ids = corpus
+    return LeannVectorStore.from_texts(
+        texts, WordHashEmbeddings(), metadatas=metas, ids=ids, index_path=tmp_path / "lc.leann"
+    )
+
+
+def ids_of(docs):
+    return [d.id for d in docs]
+
+
+# ---------------------------------------------------------------------- contract basics
+
+
+def test_is_a_langchain_vector_store_and_builds_a_graph(store, tmp_path):
+    assert isinstance(store, VectorStore)
+    manifest = json.loads((tmp_path / "lc.leann" / "manifest.json").read_text())
+    assert manifest["counts"]["base"] == 300 and manifest["counts"]["delta"] == 0
+    assert "embeddings" not in manifest["files"]  # recompute-only
+    hits = store.similarity_search("recipe onion garlic pan", k=5)
+    assert len(hits) == 5 and all(d.metadata["topic"] == "cooking" for d in hits)
+    assert store.index.last_stats.recomputed > 0
+
+
+def test_empty_and_never_built_store_returns_nothing(tmp_path):
+    emb = WordHashEmbeddings()
+    store = LeannVectorStore(emb, index_path=tmp_path / "never")
+    assert not (tmp_path / "never").exists() or not any((tmp_path / "never").iterdir())
+    assert store.similarity_search("anything") == []
+    assert store.similarity_search_with_relevance_scores("anything") == []
+    assert store.similarity_search_by_vector([0.1] * 32) == []
+    assert store.max_marginal_relevance_search("anything") == []
+    assert store.get_by_ids(["x"]) == []
+    assert store.delete(["x"]) is True
+    assert store.as_retriever().invoke("anything") == []
+    store.add_texts(["only one"], ids=["a"])
+    store.delete(["a"])
+    assert store.similarity_search("only one", k=3) == []
+
+
+def test_one_and_two_documents_and_k_larger_than_the_store():
+    store = LeannVectorStore(DeterministicFakeEmbedding(size=6))
+    store.add_texts(["alpha"], ids=["a"])
+    assert ids_of(store.similarity_search("anything", k=10)) == ["a"]
+    store.add_texts(["beta"], ids=["b"])
+    assert sorted(ids_of(store.similarity_search("beta", k=100))) == ["a", "b"]
+    assert ids_of(store.similarity_search("beta", k=1)) == ["b"]
+    assert len(store.max_marginal_relevance_search("beta", k=5, fetch_k=1)) == 2
+
+
+def test_unnormalised_tiny_vectors_score_as_cosine():
+    emb = DeterministicFakeEmbedding(size=6)
+    texts = ["foo", "bar", "baz", "qux"]
+    store = LeannVectorStore.from_texts(texts, emb)
+    got = store.similarity_search_with_score("baz", k=4)
+    q = np.asarray(emb.embed_query("baz"))
+    for doc, score in got:
+        v = np.asarray(emb.embed_documents([doc.page_content])[0])
+        assert score == pytest.approx(float(q @ v / np.linalg.norm(q) / np.linalg.norm(v)), abs=1e-5)
+    assert got[0][0].page_content == "baz" and got[0][1] == pytest.approx(1.0, abs=1e-5)
+    rel = store.similarity_search_with_relevance_scores("baz", k=4)
+    assert all(0.0 <= r <= 1.0 for _, r in rel)
+    assert [r for _, r in rel] == pytest.approx([(1 + s) / 2 for _, s in got], abs=1e-6)
+
+
+def test_metadata_comes_back_exactly_as_given():
+    meta = {
+        "int": 3,
+        "float": 2.5,
+        "bool": False,
+        "none": None,
+        "text": "naïve ✓",
+        "list": [1, "two", 3.0],
+        "nested": {"a": {"b": [True]}},
+    }
+    store = LeannVectorStore(DeterministicFakeEmbedding(size=6))
+    store.add_texts(["with metadata", "without"], [meta, {}], ids=["m", "e"])
+    got = {d.id: d for d in store.similarity_search("with metadata", k=2)}
+    assert got["m"].metadata == meta and got["e"].metadata == {}
+    assert type(got["m"].metadata["float"]) is float and type(got["m"].metadata["int"]) is int
+    got["m"].metadata["nested"]["a"]["b"].append("mutated")  # the caller's copy only
+    assert store.get_by_ids(["m"])[0].metadata == meta
+
+
+def test_add_with_ids_replaces_and_mixed_missing_ids_are_generated(store):
+    ids = store.add_documents(
+        [Document(page_content="a fresh note about comets", id="new"), Document(page_content="no id")]
+    )
+    assert ids[0] == "new" and ids[1] and ids[1] != "None"
+    store.add_texts(["edited note about comets"], [{"v": 2}], ids=["new"])
+    (doc,) = store.get_by_ids(["new"])
+    assert doc.page_content == "edited note about comets" and doc.metadata == {"v": 2}
+    assert store.index.count() == 302
+    hits = store.similarity_search("note about comets", k=10)
+    assert ids_of(hits).count("new") == 1
+
+
+def test_get_by_ids_keeps_order_and_skips_unknown(store):
+    assert ids_of(store.get_by_ids(["d7", "nope", "d3"])) == ["d7", "d3"]
+
+
+def test_delete_requires_ids_and_removes_from_search(store):
+    with pytest.raises(ValueError, match="ids is required"):
+        store.delete()
+    first = store.similarity_search("recipe onion garlic pan", k=3)
+    store.delete(ids_of(first))
+    assert not set(ids_of(first)) & set(ids_of(store.similarity_search("recipe onion garlic pan", k=20)))
+    assert store.get_by_ids(ids_of(first)) == []
+
+
+# ---------------------------------------------------------------------- embeddings usage
+
+
+def test_passages_use_embed_documents_and_queries_embed_query(tmp_path, corpus):
+    texts, metas, ids = corpus
+    emb = WordHashEmbeddings(query_prefix="question about ")
+    store = LeannVectorStore.from_texts(texts, emb, metadatas=metas, ids=ids, index_path=tmp_path / "r")
+    assert emb.documents_embedded == len(texts)  # once, no re-embedding to build the graph
+    assert emb.queries_embedded == 0
+    store.similarity_search("disk bytes index", k=3)
+    assert emb.queries_embedded == 1
+    assert emb.documents_embedded > len(texts)  # recompute: visited passages re-embedded
+    # The query vector is embed_query's, not embed_documents' of the same text.
+    q = np.asarray(emb.embed_query("disk bytes index"))
+    top, score = store.similarity_search_with_score("disk bytes index", k=1)[0]
+    v = np.asarray(emb.embed_documents([top.page_content])[0])
+    assert score == pytest.approx(float(q @ v / np.linalg.norm(q) / np.linalg.norm(v)), abs=1e-5)
+
+
+def test_store_embeddings_mode_never_re_embeds_passages(tmp_path, corpus):
+    texts, metas, ids = corpus
+    emb = WordHashEmbeddings()
+    store = LeannVectorStore.from_texts(
+        texts, emb, metadatas=metas, ids=ids, index_path=tmp_path / "s", store_embeddings=True
+    )
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["is_recompute"] is False and "embeddings" in manifest["files"]
+    before = emb.documents_embedded
+    store.similarity_search("disk bytes index", k=3, filter={"topic": "storage"})
+    store.max_marginal_relevance_search("disk bytes index", k=3)
+    assert emb.documents_embedded == before
+    assert store.index.last_stats.recomputed == 0
+    with pytest.raises(ValueError, match="contradict"):
+        LeannVectorStore(emb, store_embeddings=True, is_recompute=True)
+
+
+# ---------------------------------------------------------------------- filters
+
+
+@pytest.mark.parametrize(
+    ("flt", "expect"),
+    [
+        ({"topic": "kernel"}, lambda m: m["topic"] == "kernel"),
+        ({"topic": {"$eq": "kernel"}}, lambda m: m["topic"] == "kernel"),
+        ({"topic": {"$ne": "kernel"}}, lambda m: m["topic"] != "kernel"),
+        ({"n": {"$gt": 290}}, lambda m: m["n"] > 290),
+        ({"n": {"$gte": 290}}, lambda m: m["n"] >= 290),
+        ({"n": {"$lt": 7}}, lambda m: m["n"] < 7),
+        ({"n": {"$lte": 7}}, lambda m: m["n"] <= 7),
+        ({"n": {"$gte": 10, "$lt": 20}}, lambda m: 10 <= m["n"] < 20),
+        ({"topic": {"$in": ["kernel", "model"]}}, lambda m: m["topic"] in ("kernel", "model")),
+        ({"topic": {"$nin": ["kernel", "model"]}}, lambda m: m["topic"] not in ("kernel", "model")),
+        ({"even": True, "topic": "search"}, lambda m: m["even"] and m["topic"] == "search"),
+        (
+            {"$and": [{"topic": "search"}, {"n": {"$lt": 100}}]},
+            lambda m: m["topic"] == "search" and m["n"] < 100,
+        ),
+        (
+            {"$or": [{"topic": "search"}, {"n": {"$lt": 5}}]},
+            lambda m: m["topic"] == "search" or m["n"] < 5,
+        ),
+        (
+            {"even": False, "$or": [{"n": {"$lt": 30}}, {"$and": [{"topic": "model"}, {"n": {"$gt": 250}}]}]},
+            lambda m: not m["even"] and (m["n"] < 30 or (m["topic"] == "model" and m["n"] > 250)),
+        ),
+    ],
+)
+def test_filters_are_applied_before_the_top_k(store, corpus, flt, expect):
+    _, metas, ids = corpus
+    matching = {i for i, m in zip(ids, metas) if expect(m)}
+    assert matching, "the case must match something"
+    k = 8
+    got = store.similarity_search("graph index query score", k=k, filter=flt)
+    assert set(ids_of(got)) <= matching
+    assert len(got) == min(k, len(matching))  # a full page whenever that many match
+    mmr = store.max_marginal_relevance_search("graph index query score", k=k, fetch_k=20, filter=flt)
+    assert set(ids_of(mmr)) <= matching and len(mmr) == min(k, len(matching))
+
+
+def test_filter_translation_and_errors():
+    assert to_engine_filter({"a": 1, "b": {"$in": (1, 2)}}) == {"a": {"==": 1}, "b": {"in": [1, 2]}}
+    assert to_engine_filter(None) is None
+    with pytest.raises(ValueError, match=r"unsupported operator '\$regex'.*\$eq"):
+        to_engine_filter({"a": {"$regex": "x"}})
+    with pytest.raises(ValueError, match=r"unsupported operator '\$not'"):
+        to_engine_filter({"$not": {"a": 1}})
+    with pytest.raises(ValueError, match=r"\$in.*needs a list"):
+        to_engine_filter({"a": {"$in": "abc"}})
+    with pytest.raises(ValueError, match=r"\$or.*non-empty list"):
+        to_engine_filter({"$or": []})
+    with pytest.raises(ValueError, match="empty condition"):
+        to_engine_filter({"a": {}})
+    with pytest.raises(ValueError, match="function cannot be applied"):
+        to_engine_filter(lambda doc: True)
+
+
+def test_bad_filter_through_the_store_and_retriever_raises(store):
+    with pytest.raises(ValueError, match="unsupported operator"):
+        store.similarity_search("x", filter={"n": {"$between": [1, 2]}})
+    with pytest.raises(ValueError, match="unsupported operator"):
+        store.as_retriever(search_kwargs={"filter": {"n": {"$like": "1%"}}}).invoke("x")
+
+
+# ---------------------------------------------------------------------- MMR and retrievers
+
+
+def test_mmr_prefers_diverse_results():
+    emb = WordHashEmbeddings()
+    texts = ["disk bytes index graph"] * 1 + [
+        "disk bytes index graph file",
+        "disk bytes index graph size",
+        "disk bytes index graph compress",
+        "query neighbour recall walk",
+        "recipe onion garlic pan",
+    ]
+    store = LeannVectorStore.from_texts(texts, emb, ids=[f"t{i}" for i in range(len(texts))])
+    plain = ids_of(store.similarity_search("disk bytes index graph", k=3))
+    diverse = ids_of(store.max_marginal_relevance_search("disk bytes index graph", k=3, fetch_k=6, lambda_mult=0.1))
+    assert plain[0] == diverse[0] == "t0"
+    assert set(plain) <= {"t0", "t1", "t2", "t3"}
+    assert {"t4", "t5"} & set(diverse)
+    vec = emb.embed_query("disk bytes index graph")
+    assert ids_of(store.max_marginal_relevance_search_by_vector(vec, k=3, fetch_k=6, lambda_mult=0.1)) == diverse
+    with pytest.raises(ValueError, match="lambda_mult"):
+        store.max_marginal_relevance_search("x", lambda_mult=1.5)
+    with pytest.raises(ValueError, match="fetch_k"):
+        store.max_marginal_relevance_search("x", fetch_k=0)
+
+
+def test_retriever_search_types_and_engine_kwargs(store):
+    q = "recipe onion garlic pan"
+    sim = store.as_retriever(search_kwargs={"k": 3}).invoke(q)
+    assert ids_of(sim) == ids_of(store.similarity_search(q, k=3))
+    mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "fetch_k": 15}).invoke(q)
+    assert len(mmr) == 3 and mmr[0].id == sim[0].id
+    rel = store.similarity_search_with_relevance_scores(q, k=10)
+    cut = (rel[2][1] + rel[3][1]) / 2
+    thr = store.as_retriever(
+        search_type="similarity_score_threshold", search_kwargs={"k": 10, "score_threshold": cut}
+    ).invoke(q)
+    assert ids_of(thr) == [d.id for d, r in rel if r >= cut] and len(thr) >= 3
+    filtered = store.as_retriever(search_kwargs={"k": 4, "filter": {"topic": "kernel"}}).invoke(q)
+    assert len(filtered) == 4 and all(d.metadata["topic"] == "kernel" for d in filtered)
+    # Engine search options pass through search_kwargs.
+    wide = store.as_retriever(search_kwargs={"k": 3, "complexity": 200}).invoke(q)
+    assert len(wide) == 3 and store.index.last_stats.visited > 0
+    with pytest.raises(ValueError, match="unexpected search keyword.*nonsense"):
+        store.similarity_search(q, nonsense=1)
+    with pytest.raises(ValueError, match="k must be an integer"):
+        store.similarity_search(q, k=0)
+
+
+def test_by_vector_search_checks_the_dimension(store):
+    emb = WordHashEmbeddings()
+    vec = emb.embed_query("recipe onion garlic pan")
+    assert ids_of(store.similarity_search_by_vector(vec, k=3)) == ids_of(
+        store.similarity_search("recipe onion garlic pan", k=3)
+    )
+    with pytest.raises(ValueError, match="expected 32"):
+        store.similarity_search_by_vector([1.0, 2.0], k=3)
+
+
+async def test_async_variants(tmp_path):
+    emb = WordHashEmbeddings()
+    texts, metas = make_corpus(40)
+    store = await LeannVectorStore.afrom_texts(texts, emb, metadatas=metas, index_path=tmp_path / "a")
+    assert await store.aadd_texts(["async comet note"], ids=["c"]) == ["c"]
+    got = await store.asimilarity_search("async comet note", k=2)
+    assert got[0].id == "c"
+    scored = await store.asimilarity_search_with_relevance_scores("async comet note", k=2)
+    assert all(0 <= r <= 1 for _, r in scored)
+    assert len(await store.amax_marginal_relevance_search("recipe onion", k=3, filter={"topic": "cooking"})) == 3
+    assert (await store.aget_by_ids(["c"]))[0].page_content == "async comet note"
+    await store.adelete(["c"])
+    assert await store.aget_by_ids(["c"]) == []
+    many = await asyncio.gather(*(store.asimilarity_search(t, k=1) for t in texts[:8]))
+    assert [m[0].page_content for m in many] == texts[:8]
+    assert len(await store.as_retriever(search_type="mmr").ainvoke("graph")) == 4
+
+
+# ---------------------------------------------------------------------- persistence
+
+
+def test_from_documents_persists_and_reopens_in_this_process(tmp_path):
+    emb = DeterministicFakeEmbedding(size=6)
+    docs = [Document(page_content=f"doc {i}", metadata={"i": i}, id=f"x{i}") for i in range(5)]
+    path = tmp_path / "p.leann"
+    first = LeannVectorStore.from_documents(docs, emb, index_path=path)
+    second = LeannVectorStore(emb, index_path=path)
+    assert ids_of(second.similarity_search("doc 3", k=1)) == ["x3"]
+    first.add_texts(["doc 99"], [{"i": 99}], ids=["x99"])
+    first.delete(["x0"])
+    assert ids_of(second.similarity_search("doc 99", k=1)) == ["x99"]
+    assert second.get_by_ids(["x0"]) == []
+
+
+_CHILD = textwrap.dedent(
+    """
+    import sys
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+    from leann_integrations.langchain import LeannVectorStore
+
+    store = LeannVectorStore(DeterministicFakeEmbedding(size=6), index_path=sys.argv[1])
+    if sys.argv[2] == "write":
+        store.add_texts(["written by the child"], [{"by": "child"}], ids=["child"])
+    else:
+        docs = store.similarity_search(sys.argv[3], k=1)
+        print(docs[0].id, docs[0].metadata)
+    """
+)
+
+
+def _child(*args: str) -> str:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_persistence_across_processes(tmp_path):
+    path = tmp_path / "shared.leann"
+    store = LeannVectorStore(DeterministicFakeEmbedding(size=6), index_path=path)
+    assert store.similarity_search("anything") == []
+    _child(str(path), "write")  # another process creates the index this store has not seen
+    assert store.get_by_ids(["child"])[0].metadata == {"by": "child"}
+    store.add_texts(["written by the parent"], [{"by": "parent", "n": 1}], ids=["parent"])
+    assert _child(str(path), "read", "written by the parent") == "parent {'by': 'parent', 'n': 1}"
+
+
+def test_temporary_store_is_removed_on_close():
+    store = LeannVectorStore(DeterministicFakeEmbedding(size=6))
+    store.add_texts(["temp"])
+    folder = store.index_path.parent
+    assert folder.exists()
+    store.close()
+    assert not folder.exists()
+
+
+def test_bad_options_are_rejected():
+    emb = DeterministicFakeEmbedding(size=6)
+    with pytest.raises(ValueError, match="unknown LeannVectorStore option.*graph_degre"):
+        LeannVectorStore(emb, graph_degre=8)
+    with pytest.raises(ValueError, match="graph_degree must be"):
+        LeannVectorStore(emb, graph_degree=1)
+    with pytest.raises(ValueError, match="embedding must be a langchain_core Embeddings"):
+        LeannVectorStore(object())
+    with pytest.raises(ValueError, match="metadatas has 1 entries for 2 texts"):
+        LeannVectorStore(emb).add_texts(["a", "b"], [{}])
+
+
+def test_missing_extra_names_it():
+    code = "import sys; sys.modules['langchain_core'] = None\nimport leann_integrations.langchain"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode != 0
+    assert 'pip install "leann-graph-index[langchain]"' in out.stderr
+
+
+# ---------------------------------------------------------------------- real model
+
+
+@pytest.mark.model
+def test_real_model_through_langchain_embeddings(tmp_path, real_model, sample_chunks):
+    texts, metas = sample_chunks
+    # sysrq.rst and part of the admin guide: ~100 chunks keep the model time to seconds.
+    keep = [
+        i
+        for i, m in enumerate(metas)
+        if m["source"] == "sysrq.rst" or (m["source"] == "admin-guide-readme.rst" and m["chunk"] < 30)
+    ]
+    texts, metas = [texts[i] for i in keep], [metas[i] for i in keep]
+    emb = LeannEmbeddings()
+    path = tmp_path / "real.leann"
+    store = LeannVectorStore.from_texts(texts, emb, metadatas=metas, index_path=path, build_min_rows=32)
+    assert json.loads((path / "manifest.json").read_text())["counts"]["base"] == len(texts)
+    memory = InMemoryVectorStore.from_texts(texts, emb, metadatas=metas)
+    q = "which key combination reboots the machine immediately?"
+    leann_top = store.similarity_search_with_score(q, k=3)
+    exact_top = memory.similarity_search_with_score(q, k=3)
+    assert [d.page_content for d, _ in leann_top] == [d.page_content for d, _ in exact_top]
+    assert [s for _, s in leann_top] == pytest.approx([s for _, s in exact_top], abs=1e-4)
+    assert all(d.metadata["source"] == "sysrq.rst" for d, _ in leann_top)
+    filtered = store.similarity_search(q, k=2, filter={"source": "admin-guide-readme.rst"})
+    assert len(filtered) == 2 and {d.metadata["source"] for d in filtered} == {"admin-guide-readme.rst"}
+    mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "fetch_k": 10}).invoke(q)
+    assert mmr[0].page_content == leann_top[0][0].page_content and len({d.id for d in mmr}) == 3
