@@ -42,7 +42,7 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
 from leann_engine import FunctionEmbedder, LeannBuilder, LeannIndex, SearchResult
 from leann_engine.graph import normalize_rows
 from leann_engine.searcher import LeannSearcher
-from leann_engine.storage import MANIFEST, read_manifest
+from leann_engine.storage import MANIFEST, read_manifest, referenced_files
 
 __all__ = ["LangChainEmbedder", "LeannEmbeddings", "LeannVectorStore", "to_engine_filter"]
 
@@ -277,7 +277,7 @@ class LeannVectorStore(VectorStore):
         index_path: str | Path | None = None,
         *,
         store_embeddings: bool = False,
-        build_min_rows: int = 256,
+        build_min_rows: int = 32,
         **engine_options: Any,
     ) -> None:
         if not isinstance(embedding, Embeddings):
@@ -351,6 +351,33 @@ class LeannVectorStore(VectorStore):
     def metric(self) -> str:
         index = self._open_existing()
         return str(index.manifest["metric"]) if index is not None else str(self._build.get("metric", "cosine"))
+
+    def storage_bytes(self) -> dict[str, int]:
+        """Bytes the index takes on disk, by part.
+
+        ``graph`` (neighbour lists and manifest), ``embeddings`` (stored vectors: the recent
+        passages' segment, and every passage with ``store_embeddings``), ``text`` (passages,
+        metadata, ids and their offsets) and ``total``.
+        """
+        parts = {"graph": 0, "embeddings": 0, "text": 0}
+        with self._lock:
+            index = self._open_existing()
+            if index is None:
+                return {**parts, "total": 0}
+            index.refresh()
+            manifest = index.manifest
+            for name in {MANIFEST, *referenced_files(manifest)}:
+                path = self.index_path / name
+                if not path.exists():
+                    continue
+                if name.endswith(".f32"):
+                    part = "embeddings"
+                elif name.endswith((".jsonl", ".lens", ".ids.json")):
+                    part = "text"
+                else:
+                    part = "graph"
+                parts[part] += path.stat().st_size
+        return {**parts, "total": sum(parts.values())}
 
     def close(self) -> None:
         """Release the index files (the temporary folder, if any, is removed)."""

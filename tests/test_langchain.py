@@ -441,7 +441,7 @@ def test_real_model_through_langchain_embeddings(tmp_path, real_model, sample_ch
     texts, metas = [texts[i] for i in keep], [metas[i] for i in keep]
     emb = LeannEmbeddings()
     path = tmp_path / "real.leann"
-    store = LeannVectorStore.from_texts(texts, emb, metadatas=metas, index_path=path, build_min_rows=32)
+    store = LeannVectorStore.from_texts(texts, emb, metadatas=metas, index_path=path)
     assert json.loads((path / "manifest.json").read_text())["counts"]["base"] == len(texts)
     memory = InMemoryVectorStore.from_texts(texts, emb, metadatas=metas)
     q = "which key combination reboots the machine immediately?"
