@@ -76,7 +76,8 @@ def make_chain(vectorstore, llm):
     answer = prompt | llm | StrOutputParser()
     # The retrieved documents are kept next to the answer, to show where it came from.
     return RunnableParallel(docs=retriever, question=RunnablePassthrough()).assign(
-        answer=RunnableLambda(lambda x: {"context": format_docs(x["docs"]), "question": x["question"]}) | answer
+        answer=RunnableLambda(lambda x: {"context": format_docs(x["docs"]), "question": x["question"]})
+        | answer
     )
 
 

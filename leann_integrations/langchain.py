@@ -281,9 +281,7 @@ class LeannVectorStore(VectorStore):
         **engine_options: Any,
     ) -> None:
         if not isinstance(embedding, Embeddings):
-            raise ValueError(
-                f"embedding must be a langchain_core Embeddings, got {type(embedding).__name__}"
-            )
+            raise ValueError(f"embedding must be a langchain_core Embeddings, got {type(embedding).__name__}")
         unknown = sorted(set(engine_options) - set(_INDEX_OPTIONS) - set(_BUILD_OPTIONS))
         if unknown:
             raise ValueError(
@@ -293,7 +291,9 @@ class LeannVectorStore(VectorStore):
         self._build = {k: v for k, v in engine_options.items() if k in _BUILD_OPTIONS}
         self._index_options = {k: v for k, v in engine_options.items() if k in _INDEX_OPTIONS}
         if "is_recompute" in self._build and bool(self._build["is_recompute"]) == bool(store_embeddings):
-            raise ValueError("is_recompute and store_embeddings contradict each other; pass only store_embeddings")
+            raise ValueError(
+                "is_recompute and store_embeddings contradict each other; pass only store_embeddings"
+            )
         self._build.setdefault("is_recompute", not store_embeddings)
         # Validate the build options now rather than at the first write.
         LeannBuilder(embedding_model=FunctionEmbedder(lambda t: np.zeros((len(t), 1)), 1), **self._build)
@@ -350,7 +350,9 @@ class LeannVectorStore(VectorStore):
     @property
     def metric(self) -> str:
         index = self._open_existing()
-        return str(index.manifest["metric"]) if index is not None else str(self._build.get("metric", "cosine"))
+        return (
+            str(index.manifest["metric"]) if index is not None else str(self._build.get("metric", "cosine"))
+        )
 
     def storage_bytes(self) -> dict[str, int]:
         """Bytes the index takes on disk, by part.
@@ -554,7 +556,9 @@ class LeannVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """MMR for a query vector (see :meth:`max_marginal_relevance_search`)."""
-        return self._mmr(None, np.asarray(embedding, dtype=np.float32), k, fetch_k, lambda_mult, filter, kwargs)
+        return self._mmr(
+            None, np.asarray(embedding, dtype=np.float32), k, fetch_k, lambda_mult, filter, kwargs
+        )
 
     def _mmr(
         self,

@@ -283,12 +283,16 @@ def test_mmr_prefers_diverse_results():
     ]
     store = LeannVectorStore.from_texts(texts, emb, ids=[f"t{i}" for i in range(len(texts))])
     plain = ids_of(store.similarity_search("disk bytes index graph", k=3))
-    diverse = ids_of(store.max_marginal_relevance_search("disk bytes index graph", k=3, fetch_k=6, lambda_mult=0.1))
+    diverse = ids_of(
+        store.max_marginal_relevance_search("disk bytes index graph", k=3, fetch_k=6, lambda_mult=0.1)
+    )
     assert plain[0] == diverse[0] == "t0"
     assert set(plain) <= {"t0", "t1", "t2", "t3"}
     assert {"t4", "t5"} & set(diverse)
     vec = emb.embed_query("disk bytes index graph")
-    assert ids_of(store.max_marginal_relevance_search_by_vector(vec, k=3, fetch_k=6, lambda_mult=0.1)) == diverse
+    assert (
+        ids_of(store.max_marginal_relevance_search_by_vector(vec, k=3, fetch_k=6, lambda_mult=0.1)) == diverse
+    )
     with pytest.raises(ValueError, match="lambda_mult"):
         store.max_marginal_relevance_search("x", lambda_mult=1.5)
     with pytest.raises(ValueError, match="fetch_k"):
@@ -337,7 +341,9 @@ async def test_async_variants(tmp_path):
     assert got[0].id == "c"
     scored = await store.asimilarity_search_with_relevance_scores("async comet note", k=2)
     assert all(0 <= r <= 1 for _, r in scored)
-    assert len(await store.amax_marginal_relevance_search("recipe onion", k=3, filter={"topic": "cooking"})) == 3
+    assert (
+        len(await store.amax_marginal_relevance_search("recipe onion", k=3, filter={"topic": "cooking"})) == 3
+    )
     assert (await store.aget_by_ids(["c"]))[0].page_content == "async comet note"
     await store.adelete(["c"])
     assert await store.aget_by_ids(["c"]) == []

@@ -24,7 +24,9 @@ def script_cells() -> list[tuple[str, str]]:
     for block in SCRIPT.read_text().split("# %%")[1:]:
         head, _, body = block.partition("\n")
         if head.strip() == "[markdown]":
-            lines = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.strip().splitlines()]
+            lines = [
+                line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.strip().splitlines()
+            ]
             cells.append(("markdown", "\n".join(lines)))
         else:
             cells.append(("code", body.strip()))
@@ -79,7 +81,10 @@ def test_notebook_executes(monkeypatch):
     )
     client.execute()
     text = "".join(
-        out.get("text", "") for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
     )
     check_output(text)
 
