@@ -27,6 +27,7 @@ from .storage import (
     write_file,
     write_lock,
 )
+from .tokenize import index_tokenizer
 from .writer import embed_all, prepare_passages, write_index
 
 
@@ -269,5 +270,6 @@ class LeannIndex(LeannSearcher):
                 is_recompute=recompute,
                 is_compact=bool(m.get("is_compact", True)),
                 previous=m,
+                tokenizer=index_tokenizer(m),
             )
             self.refresh()
