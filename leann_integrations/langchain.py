@@ -56,6 +56,7 @@ FILTER_OPERATORS: dict[str, str] = {
     "$lte": "<=",
     "$in": "in",
     "$nin": "not_in",
+    "$exists": "exists",
 }
 #: Logical operators: a list of filters that must all / any hold.
 FILTER_LOGIC: tuple[str, ...] = ("$and", "$or")
@@ -195,6 +196,8 @@ def _translate(flt: Any, where: str) -> dict[str, Any]:
                     isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable)
                 ):
                     raise ValueError(f"{where}[{key!r}][{op!r}] needs a list of values, got {value!r}")
+                if op == "$exists" and not isinstance(value, bool):
+                    raise ValueError(f"{where}[{key!r}]['$exists'] needs true or false, got {value!r}")
                 cond[FILTER_OPERATORS[op]] = list(value) if op in ("$in", "$nin") else value
             out[key] = cond
         else:

@@ -220,6 +220,10 @@ def test_store_embeddings_mode_never_re_embeds_passages(tmp_path, corpus):
         ({"topic": {"$nin": ["kernel", "model"]}}, lambda m: m["topic"] not in ("kernel", "model")),
         ({"even": True, "topic": "search"}, lambda m: m["even"] and m["topic"] == "search"),
         (
+            {"n": {"$exists": True}, "nokey": {"$exists": False}, "topic": "model"},
+            lambda m: m["topic"] == "model",
+        ),
+        (
             {"$and": [{"topic": "search"}, {"n": {"$lt": 100}}]},
             lambda m: m["topic"] == "search" and m["n"] < 100,
         ),
@@ -256,6 +260,8 @@ def test_filter_translation_and_errors():
         to_engine_filter({"a": {"$in": "abc"}})
     with pytest.raises(ValueError, match=r"\$or.*non-empty list"):
         to_engine_filter({"$or": []})
+    with pytest.raises(ValueError, match=r"\$exists.*true or false"):
+        to_engine_filter({"a": {"$exists": 1}})
     with pytest.raises(ValueError, match="empty condition"):
         to_engine_filter({"a": {}})
     with pytest.raises(ValueError, match="function cannot be applied"):
