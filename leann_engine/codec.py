@@ -42,7 +42,7 @@ def encode_varints(values: np.ndarray) -> bytes:
     return out.tobytes()
 
 
-def decode_varints(data: bytes | np.ndarray, count: int) -> np.ndarray:
+def decode_varints(data: bytes | bytearray | memoryview | np.ndarray, count: int) -> np.ndarray:
     """Decode exactly ``count`` LEB128 integers; raises ValueError if the stream does not fit."""
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
     if count == 0:

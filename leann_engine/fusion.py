@@ -54,6 +54,29 @@ def blend(dense: Ranked, keyword: Ranked, alpha: float = 0.5) -> list[tuple[int,
     return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
 
 
+def _standout(ranking: Ranked, top: int = 3) -> float:
+    """How far the best scores of a ranking stand above the rest, in standard deviations."""
+    if len(ranking) < 2 * top:
+        return 0.0
+    s = np.array([sc for _, sc in ranking], dtype=np.float64)
+    sd = float(s[top:].std())
+    if sd <= 0:
+        return 0.0
+    return max(0.0, float(s[:top].mean() - s[top:].mean()) / sd)
+
+
+def adaptive_alpha(dense: Ranked, keyword: Ranked) -> float:
+    """Per-query dense weight from how clearly each ranking separates its best candidates."""
+    if not keyword:
+        return 1.0
+    if not dense:
+        return 0.0
+    d, k = _standout(dense), _standout(keyword)
+    if d + k <= 0:
+        return 0.5
+    return d / (d + k)
+
+
 FUSIONS: dict[str, FusionFn] = {"rrf": rrf, "blend": blend}
 
 

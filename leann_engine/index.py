@@ -74,8 +74,11 @@ class LeannIndex(LeannSearcher):
         compact_min_rows: int = 1024,
         show_progress: bool = False,
         lock_timeout: float = 60.0,
+        **search_defaults: Any,
     ) -> None:
-        super().__init__(index_path, embedding, enable_warmup=enable_warmup)
+        """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``) are the defaults of
+        :meth:`search`, as for :class:`~leann_engine.LeannSearcher`."""
+        super().__init__(index_path, embedding, enable_warmup=enable_warmup, **search_defaults)
         self.lock_timeout = float(lock_timeout)
         if not 0 < compact_ratio:
             raise ValueError(f"compact_ratio must be > 0, got {compact_ratio!r}")
