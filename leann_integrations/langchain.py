@@ -32,6 +32,7 @@ import numpy as np
 try:
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
+    from langchain_core.runnables.config import run_in_executor
     from langchain_core.vectorstores import VectorStore
     from langchain_core.vectorstores.utils import maximal_marginal_relevance
 except ImportError as e:  # pragma: no cover - exercised in a subprocess by the tests
@@ -62,11 +63,15 @@ FILTER_OPERATORS: dict[str, str] = {
 FILTER_LOGIC: tuple[str, ...] = ("$and", "$or")
 
 _INDEX_OPTIONS: tuple[str, ...] = (
+    "alpha",
     "auto_compact",
     "compact_ratio",
     "compact_min_rows",
     "enable_warmup",
+    "fusion",
     "lock_timeout",
+    "mode",
+    "rerank",
     "show_progress",
 )
 _BUILD_OPTIONS: tuple[str, ...] = (
@@ -81,7 +86,6 @@ _BUILD_OPTIONS: tuple[str, ...] = (
 )
 # Arguments of the store's own methods; the engine's search takes the rest of its keywords.
 _HANDLED_SEARCH_ARGS = ("self", "query", "top_k", "metadata_filters", "query_embedding")
-_HAS_QUERY_EMBEDDING = "query_embedding" in inspect.signature(LeannSearcher.search).parameters
 
 
 def _embeddings_name(embeddings: Embeddings) -> str:
@@ -112,7 +116,6 @@ class LangChainEmbedder:
         self.name = _embeddings_name(embeddings)
         self._dimension = dimension
         self._memo: dict[str, np.ndarray] = {}
-        self._query: tuple[str, np.ndarray] | None = None
 
     @property
     def dimension(self) -> int:
@@ -128,16 +131,8 @@ class LangChainEmbedder:
     def forget(self) -> None:
         self._memo.clear()
 
-    def set_query(self, text: str, vector: np.ndarray) -> None:
-        """Serve ``vector`` for the next ``embed([text])`` (engines without ``query_embedding``)."""
-        self._query = (text, vector)
-
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
-        if self._query is not None:
-            (q, vec), self._query = self._query, None
-            if texts == [q]:
-                return vec[None, :].astype(np.float32)
         if texts and all(t in self._memo for t in texts):
             return np.stack([self._memo[t] for t in texts])
         if not texts:
@@ -268,10 +263,16 @@ class LeannVectorStore(VectorStore):
             ``pruned_degree``, ``metric``, ...) and :class:`~leann_engine.LeannIndex` options
             (``auto_compact``, ``compact_ratio``, ...).
 
-    Scores from ``similarity_search_with_score`` are cosine similarities in [-1, 1] (inner
-    products with ``metric="mips"``), higher is closer. Relevance scores map them to [0, 1]:
-    ``(1 + cosine) / 2``. Search keywords beyond LangChain's (``complexity``, ``mode``,
-    ``alpha``, ``rerank``, ...) go to the engine's search.
+    Search keywords beyond LangChain's (``complexity``, ``mode="hybrid"``, ``alpha``,
+    ``fusion``, ``rerank``, ...) go to the engine's search, from a method call or a retriever's
+    ``search_kwargs``; ``mode``, ``alpha``, ``fusion`` and ``rerank`` given to the constructor
+    are this store's defaults.
+
+    Scores from ``similarity_search_with_score`` are the engine's, higher is better: cosine
+    similarity in [-1, 1] in dense mode (inner product with ``metric="mips"``), BM25 in
+    ``mode="bm25"``, the fused score in ``mode="hybrid"``. Relevance scores are
+    ``(1 + cosine) / 2`` of query and document in every mode, within [0, 1] (a logistic of
+    the inner product with ``metric="mips"``).
     """
 
     def __init__(
@@ -494,15 +495,10 @@ class LeannVectorStore(VectorStore):
                 )
             if index.manifest["metric"] == "cosine":
                 vector = normalize_rows(vector[None, :])[0]
-            text = query if query is not None else ""
-            if _HAS_QUERY_EMBEDDING:
-                options["query_embedding"] = vector
-            else:
-                self._embedder.set_query(text, vector)
-            try:
-                return list(index.search(text, top_k=k, metadata_filters=engine_filter, **options))
-            finally:
-                self._embedder._query = None
+            hits = index.search(
+                query, top_k=k, metadata_filters=engine_filter, query_embedding=vector, **options
+            )
+            return list(hits)
 
     def similarity_search(
         self, query: str, k: int = 4, filter: Mapping[str, Any] | None = None, **kwargs: Any
@@ -530,6 +526,34 @@ class LeannVectorStore(VectorStore):
         """``(document, score)`` pairs for a query vector, best first."""
         hits = self._search(None, np.asarray(embedding, dtype=np.float32), k, filter, kwargs)
         return [(_document(h), h.score) for h in hits]
+
+    def _similarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        filter = kwargs.pop("filter", None)
+        vector = self._query_vector(query)
+        to_relevance = self._select_relevance_score_fn()
+        with self._lock:
+            hits = self._search(query, vector, k, filter, kwargs)
+            if not hits:
+                return []
+            index = self._open_existing()
+            assert index is not None  # hits came from it
+            if index.last_stats.mode == "dense" and not kwargs.get("rerank", index.default_rerank):
+                sims = [h.score for h in hits]
+            else:
+                # Keyword, fused and reranker scores have no fixed range: the relevance of a
+                # document is its similarity to the query, whichever mode ranked it.
+                q = np.asarray(vector, dtype=np.float32)
+                if index.manifest["metric"] == "cosine":
+                    q = normalize_rows(q[None, :])[0]
+                sims = (index.passage_embeddings([h.id for h in hits]) @ q).tolist()
+        return [(_document(h), to_relevance(s)) for h, s in zip(hits, sims)]
+
+    async def _asimilarity_search_with_relevance_scores(
+        self, query: str, k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        return await run_in_executor(None, self._similarity_search_with_relevance_scores, query, k, **kwargs)
 
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         if self.metric == "cosine":
@@ -583,10 +607,7 @@ class LeannVectorStore(VectorStore):
         with self._lock:
             index = self._open_existing()
             assert index is not None  # hits came from it
-            if hasattr(index, "passage_embeddings"):
-                candidates = index.passage_embeddings([h.id for h in hits])
-            else:
-                candidates = self._embedder.embed([h.text for h in hits])
+            candidates = index.passage_embeddings([h.id for h in hits])
         picked = maximal_marginal_relevance(
             np.asarray(vector, dtype=np.float32), candidates.tolist(), lambda_mult=lambda_mult, k=k
         )

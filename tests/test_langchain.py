@@ -466,3 +466,43 @@ def test_real_model_through_langchain_embeddings(tmp_path, real_model, sample_ch
     assert len(filtered) == 2 and {d.metadata["source"] for d in filtered} == {"admin-guide-readme.rst"}
     mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "fetch_k": 10}).invoke(q)
     assert mmr[0].page_content == leann_top[0][0].page_content and len({d.id for d in mmr}) == 3
+
+
+# ---------------------------------------------------------------------- hybrid search and reranking
+
+
+def test_hybrid_bm25_and_rerank_through_kwargs_and_retriever(store, corpus):
+    texts, metas, ids = corpus
+    q = "maintainer review w7"
+    hybrid = store.similarity_search_with_score(q, k=5, mode="hybrid", alpha=0.5)
+    assert len(hybrid) == 5 and store.index.last_stats.mode == "hybrid"
+    keyword = store.similarity_search("141", k=5, mode="bm25", filter={"topic": "kernel"})
+    assert store.index.last_stats.mode == "bm25"
+    assert keyword[0].id == "d141" and all(d.metadata["topic"] == "kernel" for d in keyword)
+    rel = store.similarity_search_with_relevance_scores(q, k=5, mode="hybrid")
+    assert len(rel) == 5 and all(0.0 <= r <= 1.0 for _, r in rel)
+    # Relevance is the document's cosine to the query whatever mode ranked it.
+    dense_rel = dict((d.id, r) for d, r in store.similarity_search_with_relevance_scores(q, k=300))
+    assert [r for _, r in rel] == pytest.approx([dense_rel[d.id] for d, _ in rel], abs=1e-5)
+    via_retriever = store.as_retriever(search_kwargs={"k": 5, "mode": "hybrid", "alpha": 0.5}).invoke(q)
+    assert ids_of(via_retriever) == [d.id for d, _ in hybrid]
+    reranked = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "rerank": True}).invoke(q)
+    assert len(reranked) == 3
+    with pytest.raises(ValueError, match="needs the query text"):
+        store.similarity_search_by_vector(WordHashEmbeddings().embed_query(q), k=3, mode="hybrid")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        store.similarity_search(q, mode="sparse")
+
+
+def test_store_wide_default_mode(tmp_path, corpus):
+    texts, metas, ids = corpus
+    store = LeannVectorStore.from_texts(
+        texts[:100], WordHashEmbeddings(), metadatas=metas[:100], index_path=tmp_path / "h", mode="hybrid"
+    )
+    store.similarity_search("recipe onion", k=3)
+    assert store.index.last_stats.mode == "hybrid"
+    store.similarity_search("recipe onion", k=3, mode="dense")
+    assert store.index.last_stats.mode == "dense"
+    reopened = LeannVectorStore(WordHashEmbeddings(), index_path=tmp_path / "h")
+    reopened.similarity_search("recipe onion", k=3)
+    assert reopened.index.last_stats.mode == "dense"  # a search default, not stored in the index
