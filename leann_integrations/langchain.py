@@ -473,20 +473,33 @@ class LeannVectorStore(VectorStore):
     def _search(
         self,
         query: str | None,
-        vector: np.ndarray,
+        vector: np.ndarray | None,
         k: int,
         filter: Mapping[str, Any] | None,
         kwargs: dict[str, Any],
     ) -> list[SearchResult]:
+        """Search by text (``vector`` None: embedded here if the mode needs it) or by vector."""
         k = _check_k("k", k)
         engine_filter = to_engine_filter(filter)
         options = dict(self._engine_kwargs(kwargs))
-        if query is None and options.get("mode") not in (None, "dense"):
-            raise ValueError(f"mode={options['mode']!r} needs the query text; search by text, not by vector")
+        if query is None:
+            if options.get("mode") not in (None, "dense"):
+                raise ValueError(
+                    f"mode={options['mode']!r} needs the query text; search by text, not by vector"
+                )
+            options["mode"] = "dense"  # whatever the store's default mode
+        elif not isinstance(query, str):
+            raise ValueError(f"query must be a string, got {type(query).__name__}")
         with self._lock:
             index = self._open_existing()
             if index is None:
                 return []
+            mode = options.get("mode") or index.default_mode
+            if vector is None:
+                if mode == "bm25" or options.get("use_grep"):
+                    # Keyword search needs no query vector (nor a paid embedding call).
+                    return list(index.search(query, top_k=k, metadata_filters=engine_filter, **options))
+                vector = self._query_vector(query)
             dim = int(index.manifest["dimensions"])
             vector = np.asarray(vector, dtype=np.float32).reshape(-1)
             if vector.size != dim or not np.isfinite(vector).all():
@@ -510,7 +523,7 @@ class LeannVectorStore(VectorStore):
         self, query: str, k: int = 4, filter: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """``(document, score)`` pairs, best first; the score is the cosine similarity."""
-        hits = self._search(query, self._query_vector(query), k, filter, kwargs)
+        hits = self._search(query, None, k, filter, kwargs)
         return [(_document(h), h.score) for h in hits]
 
     def similarity_search_by_vector(

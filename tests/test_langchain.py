@@ -476,8 +476,10 @@ def test_hybrid_bm25_and_rerank_through_kwargs_and_retriever(store, corpus):
     q = "maintainer review w7"
     hybrid = store.similarity_search_with_score(q, k=5, mode="hybrid", alpha=0.5)
     assert len(hybrid) == 5 and store.index.last_stats.mode == "hybrid"
+    asked = store.embeddings.queries_embedded
     keyword = store.similarity_search("141", k=5, mode="bm25", filter={"topic": "kernel"})
     assert store.index.last_stats.mode == "bm25"
+    assert store.embeddings.queries_embedded == asked  # keyword search: no query embedding
     assert keyword[0].id == "d141" and all(d.metadata["topic"] == "kernel" for d in keyword)
     rel = store.similarity_search_with_relevance_scores(q, k=5, mode="hybrid")
     assert len(rel) == 5 and all(0.0 <= r <= 1.0 for _, r in rel)
@@ -497,12 +499,19 @@ def test_hybrid_bm25_and_rerank_through_kwargs_and_retriever(store, corpus):
 def test_store_wide_default_mode(tmp_path, corpus):
     texts, metas, ids = corpus
     store = LeannVectorStore.from_texts(
-        texts[:100], WordHashEmbeddings(), metadatas=metas[:100], index_path=tmp_path / "h", mode="hybrid"
+        texts[:100],
+        WordHashEmbeddings(),
+        metadatas=metas[:100],
+        ids=ids[:100],
+        index_path=tmp_path / "h",
+        mode="hybrid",
     )
     store.similarity_search("recipe onion", k=3)
     assert store.index.last_stats.mode == "hybrid"
     store.similarity_search("recipe onion", k=3, mode="dense")
     assert store.index.last_stats.mode == "dense"
+    by_vector = store.similarity_search_by_vector(WordHashEmbeddings().embed_query(texts[5]), k=1)
+    assert by_vector[0].id == ids[5] and store.index.last_stats.mode == "dense"
     reopened = LeannVectorStore(WordHashEmbeddings(), index_path=tmp_path / "h")
     reopened.similarity_search("recipe onion", k=3)
     assert reopened.index.last_stats.mode == "dense"  # a search default, not stored in the index
