@@ -444,11 +444,11 @@ def test_missing_extra_names_it():
 @pytest.mark.model
 def test_real_model_through_langchain_embeddings(tmp_path, real_model, sample_chunks):
     texts, metas = sample_chunks
-    # sysrq.rst and part of the admin guide: ~100 chunks keep the model time to seconds.
+    # sysrq.rst and the start of the admin guide: ~76 chunks keep the model time to seconds.
     keep = [
         i
         for i, m in enumerate(metas)
-        if m["source"] == "sysrq.rst" or (m["source"] == "admin-guide-readme.rst" and m["chunk"] < 30)
+        if m["source"] == "sysrq.rst" or (m["source"] == "admin-guide-readme.rst" and m["chunk"] < 10)
     ]
     texts, metas = [texts[i] for i in keep], [metas[i] for i in keep]
     emb = LeannEmbeddings()
@@ -464,7 +464,10 @@ def test_real_model_through_langchain_embeddings(tmp_path, real_model, sample_ch
     assert all(d.metadata["source"] == "sysrq.rst" for d, _ in leann_top)
     filtered = store.similarity_search(q, k=2, filter={"source": "admin-guide-readme.rst"})
     assert len(filtered) == 2 and {d.metadata["source"] for d in filtered} == {"admin-guide-readme.rst"}
-    mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 3, "fetch_k": 10}).invoke(q)
+    # batch_size (engine option, through search_kwargs): fewer, larger model calls.
+    mmr = store.as_retriever(
+        search_type="mmr", search_kwargs={"k": 3, "fetch_k": 10, "batch_size": 64}
+    ).invoke(q)
     assert mmr[0].page_content == leann_top[0][0].page_content and len({d.id for d in mmr}) == 3
 
 
