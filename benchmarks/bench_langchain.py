@@ -95,6 +95,7 @@ def main() -> None:
     )
     ap.add_argument("--queries", type=int, default=10, help="queries timed per store")
     ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON report")
     args = ap.parse_args()
 
     corpus, metas, queries = load_corpus()
@@ -236,9 +237,9 @@ def main() -> None:
     base = report["in_memory"]["latency"]["p50_s"]
     for name, s, extra in lat:
         print(f"  {name:<24} p50 {s['p50_s'] * 1000:9.1f} ms  ({s['p50_s'] / base:6.1f}x in-memory){extra}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -428,7 +428,7 @@ class LeannVectorStore(VectorStore):
             finally:
                 self._embedder.forget()
             counts = index.manifest["counts"]
-            if counts["base"] == 0 and counts["delta"] >= self.build_min_rows:
+            if counts["base"] == 0 and counts["passages"] >= self.build_min_rows:
                 # The graph is built from the vectors the new segment holds: no re-embedding.
                 index.compact()
         return out_ids
@@ -473,7 +473,7 @@ class LeannVectorStore(VectorStore):
     def _search(
         self,
         query: str | None,
-        vector: np.ndarray | None,
+        vector: Sequence[float] | np.ndarray | None,
         k: int,
         filter: Mapping[str, Any] | None,
         kwargs: dict[str, Any],
@@ -501,7 +501,10 @@ class LeannVectorStore(VectorStore):
                     return list(index.search(query, top_k=k, metadata_filters=engine_filter, **options))
                 vector = self._query_vector(query)
             dim = int(index.manifest["dimensions"])
-            vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+            try:
+                vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"embedding must be a list of {dim} floats: {e}") from e
             if vector.size != dim or not np.isfinite(vector).all():
                 raise ValueError(
                     f"embedding has {vector.size} values, expected {dim} finite floats (the index's dimension)"
@@ -537,7 +540,7 @@ class LeannVectorStore(VectorStore):
         self, embedding: list[float], k: int = 4, filter: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """``(document, score)`` pairs for a query vector, best first."""
-        hits = self._search(None, np.asarray(embedding, dtype=np.float32), k, filter, kwargs)
+        hits = self._search(None, embedding, k, filter, kwargs)
         return [(_document(h), h.score) for h in hits]
 
     def _similarity_search_with_relevance_scores(
@@ -596,14 +599,12 @@ class LeannVectorStore(VectorStore):
         **kwargs: Any,
     ) -> list[Document]:
         """MMR for a query vector (see :meth:`max_marginal_relevance_search`)."""
-        return self._mmr(
-            None, np.asarray(embedding, dtype=np.float32), k, fetch_k, lambda_mult, filter, kwargs
-        )
+        return self._mmr(None, embedding, k, fetch_k, lambda_mult, filter, kwargs)
 
     def _mmr(
         self,
         query: str | None,
-        vector: np.ndarray,
+        vector: Sequence[float] | np.ndarray,
         k: int,
         fetch_k: int,
         lambda_mult: float,

@@ -336,6 +336,8 @@ def test_by_vector_search_checks_the_dimension(store):
     )
     with pytest.raises(ValueError, match="expected 32"):
         store.similarity_search_by_vector([1.0, 2.0], k=3)
+    with pytest.raises(ValueError, match="embedding must be a list of 32 floats"):
+        store.max_marginal_relevance_search_by_vector(["a", "b"], k=3)
 
 
 async def test_async_variants(tmp_path):
