@@ -128,7 +128,7 @@ print("same retrieved chunks as InMemoryVectorStore:", leann_sources == memory_s
 # %% [markdown]
 # ## Storage side by side
 # `InMemoryVectorStore` persists with `dump()` (JSON with the vectors); `LeannVectorStore`
-# is its index folder: the graph and the text, no embeddings.
+# is its index folder: the graph, a BM25 keyword index and the text, no embeddings.
 
 # %%
 dump = workdir / "in_memory.json"
@@ -141,6 +141,7 @@ rows = [
     ("  its vectors as raw float32", raw_vectors),
     ("LeannVectorStore folder", leann["total"]),
     ("  graph + manifest", leann["graph"]),
+    ("  BM25 keyword index", leann["keywords"]),
     ("  text, metadata, ids", leann["text"]),
     ("  stored embeddings", leann["embeddings"]),
 ]

@@ -335,21 +335,29 @@ class LeannVectorStore(VectorStore):
                 self._index = LeannIndex(self.index_path, self._embedder, **self._index_options)
             return self._index
 
-    def _writable(self, texts: list[str]) -> LeannIndex:
-        index = self._open_existing()
-        if index is not None:
-            return index
-        # The first write learns the dimension from the texts it embeds anyway.
+    def _first_write(
+        self, texts: list[str], metadatas: Sequence[dict[str, Any] | None] | None, ids: list[str]
+    ) -> None:
+        """Create the index with its first passages; the dimension comes from their vectors."""
         vectors = self._embedder.embed(texts)
         self._embedder.remember(texts, vectors)
-        self._index = LeannIndex.create(
-            self.index_path,
-            self._embedder,
-            exist_ok=True,
-            build_options=self._build,
-            **self._index_options,
-        )
-        return self._index
+        last = sorted({pid: i for i, pid in enumerate(ids)}.values())  # a repeated id: last one wins
+        if len(last) >= self.build_min_rows:
+            # Enough for a graph: build it directly, so no generation with stored vectors precedes it.
+            builder = LeannBuilder(embedding_model=self._embedder, **self._build)
+            metas = list(metadatas) if metadatas is not None else [None] * len(texts)
+            builder.add_texts([texts[i] for i in last], [metas[i] for i in last], [ids[i] for i in last])
+            builder.build_index(self.index_path)
+            self._open_existing()
+        else:
+            self._index = LeannIndex.create(
+                self.index_path,
+                self._embedder,
+                exist_ok=True,
+                build_options=self._build,
+                **self._index_options,
+            )
+            self._index.add_texts(texts, metadatas, ids)
 
     @property
     def metric(self) -> str:
@@ -361,23 +369,29 @@ class LeannVectorStore(VectorStore):
     def storage_bytes(self) -> dict[str, int]:
         """Bytes the index takes on disk, by part.
 
-        ``graph`` (neighbour lists and manifest), ``embeddings`` (stored vectors: the recent
-        passages' segment, and every passage with ``store_embeddings``), ``text`` (passages,
-        metadata, ids and their offsets) and ``total``.
+        ``graph`` (neighbour lists and manifest), ``keywords`` (the BM25 index), ``embeddings``
+        (stored vectors: the recent passages' segment, and every passage with
+        ``store_embeddings``), ``text`` (passages, metadata, ids and their offsets),
+        ``previous`` (the previous generation's files, kept for readers until the next write)
+        and ``total``, everything the folder holds.
         """
-        parts = {"graph": 0, "embeddings": 0, "text": 0}
+        parts = {"graph": 0, "keywords": 0, "embeddings": 0, "text": 0, "previous": 0}
         with self._lock:
             index = self._open_existing()
             if index is None:
                 return {**parts, "total": 0}
             index.refresh()
-            manifest = index.manifest
-            for name in {MANIFEST, *referenced_files(manifest)}:
-                path = self.index_path / name
-                if not path.exists():
+            current = {MANIFEST, *referenced_files(index.manifest)}
+            for path in self.index_path.iterdir():
+                name = path.name
+                if not path.is_file():
                     continue
-                if name.endswith(".f32"):
+                if name not in current:
+                    part = "previous"
+                elif name.endswith(".f32"):
                     part = "embeddings"
+                elif name.endswith(".bm25"):
+                    part = "keywords"
                 elif name.endswith((".jsonl", ".lens", ".ids.json")):
                     part = "text"
                 else:
@@ -422,11 +436,14 @@ class LeannVectorStore(VectorStore):
             return []
         out_ids = [uuid.uuid4().hex if i is None else str(i) for i in (ids or [None] * len(texts))]
         with self._lock:
-            try:
-                index = self._writable(texts)
-                index.add_texts(texts, metadatas, out_ids)
-            finally:
-                self._embedder.forget()
+            index = self._open_existing()
+            if index is None:
+                try:
+                    self._first_write(texts, metadatas, out_ids)
+                finally:
+                    self._embedder.forget()
+                return out_ids
+            index.add_texts(texts, metadatas, out_ids)
             counts = index.manifest["counts"]
             if counts["base"] == 0 and counts["passages"] >= self.build_min_rows:
                 # The graph is built from the vectors the new segment holds: no re-embedding.

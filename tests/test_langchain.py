@@ -80,6 +80,18 @@ def test_is_a_langchain_vector_store_and_builds_a_graph(store, tmp_path):
     assert store.index.last_stats.recomputed > 0
 
 
+def test_storage_bytes_account_for_the_whole_folder(store, tmp_path):
+    folder = tmp_path / "lc.leann"
+    on_disk = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    parts = store.storage_bytes()
+    assert parts["total"] == on_disk
+    # Built in one go: no stored vectors and no earlier generation left behind.
+    assert parts["embeddings"] == 0 and parts["previous"] == 0
+    assert parts["text"] > parts["graph"] > 0 and parts["keywords"] > 0
+    store.add_texts(["one more passage"], ids=["more"])
+    assert store.storage_bytes()["embeddings"] == 32 * 4  # the new passage's vector, until compaction
+
+
 def test_empty_and_never_built_store_returns_nothing(tmp_path):
     emb = WordHashEmbeddings()
     store = LeannVectorStore(emb, index_path=tmp_path / "never")
