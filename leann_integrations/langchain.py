@@ -74,15 +74,11 @@ _INDEX_OPTIONS: tuple[str, ...] = (
     "rerank",
     "show_progress",
 )
-_BUILD_OPTIONS: tuple[str, ...] = (
-    "build_complexity",
-    "graph_degree",
-    "hub_fraction",
-    "is_compact",
-    "is_recompute",
-    "metric",
-    "num_threads",
-    "pruned_degree",
+# LeannBuilder's keyword options (graph_degree, metric, stopwords, ...), read from its signature.
+_BUILD_OPTIONS: tuple[str, ...] = tuple(
+    name
+    for name, p in inspect.signature(LeannBuilder.__init__).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in _INDEX_OPTIONS
 )
 # Arguments of the store's own methods; the engine's search takes the rest of its keywords.
 _HANDLED_SEARCH_ARGS = ("self", "query", "top_k", "metadata_filters", "query_embedding")

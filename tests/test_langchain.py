@@ -434,7 +434,7 @@ def test_temporary_store_is_removed_on_close():
 
 def test_bad_options_are_rejected():
     emb = DeterministicFakeEmbedding(size=6)
-    with pytest.raises(ValueError, match="unknown LeannVectorStore option.*graph_degre"):
+    with pytest.raises(ValueError, match="unknown LeannVectorStore option.*graph_degre.*stopwords"):
         LeannVectorStore(emb, graph_degre=8)
     with pytest.raises(ValueError, match="graph_degree must be"):
         LeannVectorStore(emb, graph_degree=1)
