@@ -22,7 +22,6 @@ LlamaIndex's own ``SimpleVectorStore``. Every write is on disk when the call ret
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import threading
 import warnings
@@ -59,8 +58,7 @@ try:
     )
 except ImportError as e:  # pragma: no cover - exercised by a test that hides llama_index
     raise ImportError(
-        "leann_integrations.llama_index needs LlamaIndex: "
-        'pip install "leann-graph-index[llama-index]"'
+        'leann_integrations.llama_index needs LlamaIndex: pip install "leann-graph-index[llama-index]"'
     ) from e
 
 from leann_engine import LeannIndex, SearchResult, SentenceTransformerEmbedder
@@ -131,9 +129,7 @@ class LlamaIndexEmbedder:
 
     def __init__(self, model: BaseEmbedding) -> None:
         if not isinstance(model, BaseEmbedding):
-            raise ValueError(
-                f"embed_model must be a LlamaIndex BaseEmbedding, got {type(model).__name__}"
-            )
+            raise ValueError(f"embed_model must be a LlamaIndex BaseEmbedding, got {type(model).__name__}")
         self.model = model
         self.name = _model_name(model)
         self._dimension: int | None = None
@@ -252,7 +248,7 @@ def _flat_and(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     for part in parts:
         if len(part) != 1:
             return None
-        (key, cond), = part.items()
+        ((key, cond),) = part.items()
         if key.startswith("$") or not isinstance(cond, Mapping):
             return None
         slot = out.setdefault(key, {})
@@ -378,9 +374,7 @@ class LeannVectorStore(BasePydanticVectorStore):
                 warnings.simplefilter("ignore", UserWarning)
                 self._index = LeannIndex(path, self._embedder, **index_opts)
         else:
-            self._index = LeannIndex.create(
-                path, self._embedder, build_options=engine_options, **index_opts
-            )
+            self._index = LeannIndex.create(path, self._embedder, build_options=engine_options, **index_opts)
 
     def _check_model(self, path: Path, source: str, strict: bool) -> None:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -504,14 +498,20 @@ class LeannVectorStore(BasePydanticVectorStore):
         )
         qvec = None if query.query_embedding is None else np.asarray(query.query_embedding, dtype=np.float32)
         text = query.query_str
-        if mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.TEXT_SEARCH, VectorStoreQueryMode.HYBRID):
+        if mode in (
+            VectorStoreQueryMode.SPARSE,
+            VectorStoreQueryMode.TEXT_SEARCH,
+            VectorStoreQueryMode.HYBRID,
+        ):
             if not text:
                 raise ValueError(f"query mode {mode.value!r} needs query.query_str (the query text)")
         elif qvec is None and not text:
             raise ValueError("query needs query_embedding or query_str")
         with self._lock:
             if mode == VectorStoreQueryMode.MMR:
-                return self._mmr(query, qvec, text, top_k, where, options, mmr_threshold, prefetch_k, prefetch_factor)
+                return self._mmr(
+                    query, qvec, text, top_k, where, options, mmr_threshold, prefetch_k, prefetch_factor
+                )
             if mode == VectorStoreQueryMode.SPARSE:
                 options["mode"] = "bm25"
             elif mode == VectorStoreQueryMode.HYBRID:
@@ -533,7 +533,9 @@ class LeannVectorStore(BasePydanticVectorStore):
             with self._embedder.known(vectors):
                 yield
 
-    def _restriction(self, node_ids: Sequence[str] | None, doc_ids: Sequence[str] | None) -> dict[str, Any] | None:
+    def _restriction(
+        self, node_ids: Sequence[str] | None, doc_ids: Sequence[str] | None
+    ) -> dict[str, Any] | None:
         # A retriever over an index without a docstore passes node_ids=[]: no restriction.
         parts = []
         if node_ids:
@@ -549,7 +551,9 @@ class LeannVectorStore(BasePydanticVectorStore):
             raise ValueError("node_ids must be a list of node ids, got a single string")
         return self._index.get([str(i) for i in node_ids])
 
-    def _matching_ids(self, where: Mapping[str, Any] | None, node_ids: Sequence[str] | None = None) -> list[str]:
+    def _matching_ids(
+        self, where: Mapping[str, Any] | None, node_ids: Sequence[str] | None = None
+    ) -> list[str]:
         pred = compile_filter(where) if where else None
         return [r.id for r in self._records(node_ids) if pred is None or pred(r.metadata)]
 
@@ -562,14 +566,8 @@ class LeannVectorStore(BasePydanticVectorStore):
         options: dict[str, Any],
     ) -> list[SearchResult]:
         if qvec is not None and options.get("mode") != "bm25" and not options.get("use_grep"):
-            if _ENGINE_TAKES_QUERY_EMBEDDING:
-                options["query_embedding"] = qvec
-            else:
-                # Until the engine takes a query vector: serve it as the query text's embedding.
-                text = text or "\x00query"
-                with self._known({text: qvec}):
-                    return list(self._index.search(text, top_k, metadata_filters=where, **options))
-        return list(self._index.search(text or "", top_k, metadata_filters=where, **options))
+            options["query_embedding"] = qvec
+        return list(self._index.search(text, top_k, metadata_filters=where, **options))
 
     def _mmr(
         self,
@@ -591,7 +589,7 @@ class LeannVectorStore(BasePydanticVectorStore):
         pool = self._search(text, qvec, fetch, where, options)
         if not pool:
             return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
-        vecs = self._passage_vectors([r.id for r in pool], [r.text for r in pool])
+        vecs = self._index.passage_embeddings([r.id for r in pool])
         if qvec is None:
             assert text is not None
             qvec = self._index.embed_query(text)
@@ -607,12 +605,6 @@ class LeannVectorStore(BasePydanticVectorStore):
         return VectorStoreQueryResult(
             nodes=[passage_to_node(r) for r in picked], similarities=[float(s) for s in sims], ids=list(ids)
         )
-
-    def _passage_vectors(self, ids: list[str], texts: list[str]) -> np.ndarray:
-        getter = getattr(self._index, "passage_embeddings", None)
-        if getter is not None:
-            return np.asarray(getter(ids), dtype=np.float32)
-        return np.asarray(self._index.embedder.embed(texts), dtype=np.float32)
 
     @staticmethod
     def _result(results: Sequence[SearchResult]) -> VectorStoreQueryResult:
@@ -646,7 +638,9 @@ class LeannVectorStore(BasePydanticVectorStore):
         """Reopen the store whose pointer :meth:`persist` wrote into ``persist_dir``."""
         pointer = Path(persist_dir) / f"{namespace}__leann.json"
         if not pointer.exists():
-            raise ValueError(f"persist_dir {persist_dir} holds no {pointer.name}; was the StorageContext persisted?")
+            raise ValueError(
+                f"persist_dir {persist_dir} holds no {pointer.name}; was the StorageContext persisted?"
+            )
         index_path = json.loads(pointer.read_text(encoding="utf-8"))["index_path"]
         return cls(index_path, embed_model, **options)
 
@@ -685,6 +679,3 @@ def _pointer_path(persist_path: str | Path) -> Path:
     name = p.name
     namespace = name.split("__", 1)[0] if "__" in name else "default"
     return p.parent / f"{namespace}__leann.json"
-
-
-_ENGINE_TAKES_QUERY_EMBEDDING = "query_embedding" in inspect.signature(LeannIndex.search).parameters

@@ -23,7 +23,6 @@ from llama_index.core import (  # noqa: E402
     Settings,
     StorageContext,
     VectorStoreIndex,
-    load_index_from_storage,
 )
 from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
 from llama_index.core.bridge.pydantic import PrivateAttr  # noqa: E402
@@ -194,7 +193,9 @@ def test_recompute_embeds_exactly_the_stored_strings_and_scores_equal_simple_sto
     _, nodes = pipeline_nodes(emb, docs)
     simple = VectorStoreIndex(nodes, embed_model=emb)
     store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb)
-    leann = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb)
+    leann = VectorStoreIndex(
+        nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb
+    )
     embedded = {n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes}
     for q in ["graph neighbours on disk", "garlic and onion", "patch review by the maintainer"]:
         want = simple.as_retriever(similarity_top_k=5).retrieve(q)
@@ -264,9 +265,14 @@ def test_and_or_not_and_nested_filters(built):
     m = {n.node_id: n.metadata for n in nodes}
     cases = [
         (MetadataFilters(filters=[f_big, f_t1]), lambda d: d["n"] >= 15 and "t1" in d["tags"]),
-        (MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.OR), lambda d: d["topic"] in ("kernel", "model")),
         (
-            MetadataFilters(filters=[f_big, MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.OR)]),
+            MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.OR),
+            lambda d: d["topic"] in ("kernel", "model"),
+        ),
+        (
+            MetadataFilters(
+                filters=[f_big, MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.OR)]
+            ),
             lambda d: d["n"] >= 15 and d["topic"] in ("kernel", "model"),
         ),
         (
@@ -277,9 +283,14 @@ def test_and_or_not_and_nested_filters(built):
                 ],
                 condition=FilterCondition.OR,
             ),
-            lambda d: (d["topic"] == "kernel" and d["n"] >= 15) or (d["topic"] == "model" and "t1" in d["tags"]),
+            lambda d: (
+                (d["topic"] == "kernel" and d["n"] >= 15) or (d["topic"] == "model" and "t1" in d["tags"])
+            ),
         ),
-        (MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.NOT), lambda d: d["topic"] not in ("kernel", "model")),
+        (
+            MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.NOT),
+            lambda d: d["topic"] not in ("kernel", "model"),
+        ),
     ]
     for filters, pred in cases:
         want = {nid for nid, d in m.items() if pred(d)}
@@ -318,26 +329,70 @@ def test_unsupported_mode_and_bad_queries_are_clear_errors(built):
     with pytest.raises(ValueError, match="query_embedding or query_str"):
         store.query(VectorStoreQuery(similarity_top_k=2))
     with pytest.raises(ValueError, match="mmr_threshold"):
-        index.as_retriever(vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 2}).retrieve("x")
+        index.as_retriever(vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 2}).retrieve(
+            "x"
+        )
     with pytest.raises(ValueError, match="filters must be"):
         store.get_nodes(filters={"topic": "kernel"})
+
+
+def ids_of(results) -> list[str]:
+    return [r.node.node_id for r in results]
+
+
+def test_sparse_text_search_and_hybrid_modes(built):
+    store, nodes, index = built
+
+    def retrieve(q, mode, k=5, **kw):
+        return index.as_retriever(similarity_top_k=k, vector_store_query_mode=mode, **kw).retrieve(q)
+
+    sparse = retrieve("varints", "sparse", k=3)
+    assert len(sparse) == 3 and all("varints" in r.node.text and r.score > 0 for r in sparse)
+    kernel_only = MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")])
+    assert retrieve("varints", "sparse", filters=kernel_only) == []  # filters hold in every mode
+
+    phrase = "Entry number 12 of"
+    want = {n.node_id for n in nodes if phrase in n.get_content(metadata_mode=MetadataMode.EMBED)}
+    assert len(want) == 1 and {r.node.node_id for r in retrieve(phrase, "text_search")} == want
+    assert retrieve("entry NUMBER 12 of", "text_search") == []
+    assert (
+        len(retrieve("entry NUMBER 12 of", "text_search", vector_store_kwargs={"grep_ignore_case": True}))
+        == 1
+    )
+
+    q = "maintainer reviews the patch on disk"
+    dense, keyword = retrieve(q, "default"), retrieve(q, "sparse")
+    assert ids_of(dense) != ids_of(keyword)
+    assert ids_of(retrieve(q, "hybrid", alpha=1.0)) == ids_of(dense)
+    assert ids_of(retrieve(q, "hybrid", alpha=0.0)) == ids_of(keyword)
+    mixed = retrieve(q, "hybrid", alpha=0.5)
+    assert len(mixed) == 5 and mixed[0].node.node_id in ids_of(dense) + ids_of(keyword)
+    assert len(retrieve(q, "hybrid", hybrid_top_k=2)) == 2
 
 
 def test_mmr_equals_simple_vector_store_mmr(tmp_path, emb):
     _, nodes = pipeline_nodes(emb, make_documents())
     simple = VectorStoreIndex(nodes, embed_model=emb)
     store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb)
-    leann = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb)
+    leann = VectorStoreIndex(
+        nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb
+    )
     for threshold in (0.2, 0.7):
         kw = {"mmr_threshold": threshold}
-        want = simple.as_retriever(similarity_top_k=4, vector_store_query_mode="mmr", vector_store_kwargs=kw).retrieve("graph disk")
+        want = simple.as_retriever(
+            similarity_top_k=4, vector_store_query_mode="mmr", vector_store_kwargs=kw
+        ).retrieve("graph disk")
         # a candidate pool holding every node makes the result exactly SimpleVectorStore's
         kw = {**kw, "mmr_prefetch_k": len(nodes)}
-        got = leann.as_retriever(similarity_top_k=4, vector_store_query_mode="mmr", vector_store_kwargs=kw).retrieve("graph disk")
+        got = leann.as_retriever(
+            similarity_top_k=4, vector_store_query_mode="mmr", vector_store_kwargs=kw
+        ).retrieve("graph disk")
         assert [r.node.node_id for r in got] == [r.node.node_id for r in want]
         np.testing.assert_allclose([r.score for r in got], [r.score for r in want], atol=1e-5)
     plain = [r.node.node_id for r in leann.as_retriever(similarity_top_k=4).retrieve("graph disk")]
-    diverse = leann.as_retriever(similarity_top_k=4, vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 0.1}).retrieve("graph disk")
+    diverse = leann.as_retriever(
+        similarity_top_k=4, vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 0.1}
+    ).retrieve("graph disk")
     assert [r.node.node_id for r in diverse] != plain and diverse[0].node.node_id == plain[0]
 
 
@@ -349,10 +404,16 @@ def test_delete_ref_doc_delete_nodes_and_clear(built, tmp_path):
     doc3 = [n.node_id for n in nodes if n.ref_doc_id == "doc-3"]
     index.delete_ref_doc("doc-3")
     assert store.get_nodes(node_ids=doc3) == []
-    assert not any(r.node.ref_doc_id == "doc-3" for r in index.as_retriever(similarity_top_k=50).retrieve("model notes 3"))
+    assert not any(
+        r.node.ref_doc_id == "doc-3"
+        for r in index.as_retriever(similarity_top_k=50).retrieve("model notes 3")
+    )
     assert LeannIndex(store.index_path).count() == len(nodes) - len(doc3)  # on disk already
 
-    store.delete_nodes(node_ids=[nodes[0].node_id, nodes[1].node_id], filters=MetadataFilters(filters=[MetadataFilter(key="n", value=0)]))
+    store.delete_nodes(
+        node_ids=[nodes[0].node_id, nodes[1].node_id],
+        filters=MetadataFilters(filters=[MetadataFilter(key="n", value=0)]),
+    )
     left = {n.node_id for n in store.get_nodes()}
     assert nodes[0].node_id not in left and nodes[1].node_id in left
     store.delete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="topic", value="cooking")]))
@@ -372,11 +433,19 @@ def test_refresh_ref_docs_reembeds_only_the_changed_document(tmp_path, emb):
     store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb)
     splitter = SentenceSplitter(chunk_size=96, chunk_overlap=0)
     index = VectorStoreIndex.from_documents(
-        docs, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb, transformations=[splitter]
+        docs,
+        storage_context=StorageContext.from_defaults(vector_store=store),
+        embed_model=emb,
+        transformations=[splitter],
     )
     before = store.client.count()
-    changed = [Document(id_=d.id_, text=d.text, metadata=d.metadata, excluded_embed_metadata_keys=["path"]) for d in docs]
-    changed[5] = Document(id_="doc-5", text="Completely new text about lighthouses.", metadata={"topic": "sea", "n": 5})
+    changed = [
+        Document(id_=d.id_, text=d.text, metadata=d.metadata, excluded_embed_metadata_keys=["path"])
+        for d in docs
+    ]
+    changed[5] = Document(
+        id_="doc-5", text="Completely new text about lighthouses.", metadata={"topic": "sea", "n": 5}
+    )
     emb._seen.clear()
     assert index.refresh_ref_docs(changed) == [i == 5 for i in range(12)]
     assert emb._seen == ["topic: sea\nn: 5\n\nCompletely new text about lighthouses."]
@@ -391,10 +460,14 @@ def test_ingestion_pipeline_upserts_with_a_docstore(tmp_path, emb):
     store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb)
     docstore = SimpleDocumentStore()
     docs = make_documents(10)
-    pipeline_nodes(emb, docs, vector_store=store, docstore=docstore, docstore_strategy=DocstoreStrategy.UPSERTS)
+    pipeline_nodes(
+        emb, docs, vector_store=store, docstore=docstore, docstore_strategy=DocstoreStrategy.UPSERTS
+    )
     count = store.client.count()
     docs[2] = Document(id_="doc-2", text="Rewritten entry about tides.", metadata={"n": 2})
-    _, again = pipeline_nodes(emb, docs, vector_store=store, docstore=docstore, docstore_strategy=DocstoreStrategy.UPSERTS)
+    _, again = pipeline_nodes(
+        emb, docs, vector_store=store, docstore=docstore, docstore_strategy=DocstoreStrategy.UPSERTS
+    )
     assert len(again) == 1 and store.client.count() == count
     assert [n.text for n in store.get_nodes() if n.ref_doc_id == "doc-2"] == ["Rewritten entry about tides."]
 
@@ -405,9 +478,18 @@ def test_async_api(built, emb):
     async def run():
         got = await index.as_retriever(similarity_top_k=3).aretrieve("garlic onion pan")
         assert got[0].node.metadata["topic"] == "cooking"
-        assert len(await store.aget_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")]))) > 0
+        assert (
+            len(
+                await store.aget_nodes(
+                    filters=MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")])
+                )
+            )
+            > 0
+        )
         await store.adelete("doc-0")
-        await store.adelete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")]))
+        await store.adelete_nodes(
+            filters=MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")])
+        )
         left = await store.aget_nodes()
         assert all(n.ref_doc_id != "doc-0" and n.metadata["topic"] != "kernel" for n in left)
         text = "An asynchronous addition about kites."
@@ -435,7 +517,9 @@ def test_settings_embed_model_and_model_mismatch(tmp_path):
         assert store.client.manifest["embedding_model"] == "settings-model"
     finally:
         Settings._embed_model = saved
-    with pytest.raises(ValueError, match="built with 'settings-model' but embed_model is 'other'.*strict_model=False"):
+    with pytest.raises(
+        ValueError, match="built with 'settings-model' but embed_model is 'other'.*strict_model=False"
+    ):
         LeannVectorStore(path, embed_model=hash_model("other"))
     with pytest.raises(ValueError, match="gives 16-d vectors.*32-d"):
         LeannVectorStore(path, embed_model=hash_model("settings-model", dim=16))
@@ -480,15 +564,25 @@ def test_reopen_from_disk_in_a_new_process(tmp_path, emb):
     store = LeannVectorStore(path, embed_model=emb)
     ctx = StorageContext.from_defaults(vector_store=store)
     index = VectorStoreIndex.from_documents(
-        make_documents(), storage_context=ctx, embed_model=emb, transformations=[SentenceSplitter(chunk_size=96, chunk_overlap=0)]
+        make_documents(),
+        storage_context=ctx,
+        embed_model=emb,
+        transformations=[SentenceSplitter(chunk_size=96, chunk_overlap=0)],
     )
     ctx.persist(persist_dir=str(persist))
-    assert (persist / "default__leann.json").exists() and not (persist / "default__vector_store.json").exists()
+    assert (persist / "default__leann.json").exists() and not (
+        persist / "default__vector_store.json"
+    ).exists()
     queries = ["graph on disk", "garlic pan", "maintainer patch"]
-    here = {q: [[r.score, dump(r.node)] for r in index.as_retriever(similarity_top_k=4).retrieve(q)] for q in queries}
+    here = {
+        q: [[r.score, dump(r.node)] for r in index.as_retriever(similarity_top_k=4).retrieve(q)]
+        for q in queries
+    }
     code = CHILD.format(tests=str(ROOT / "tests"), persist=str(persist), path=str(path), queries=queries)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     there = json.loads(out.stdout.strip().splitlines()[-1])
     assert there["hash"] == make_documents()[0].hash
@@ -514,7 +608,9 @@ def test_real_model_on_the_sample_documents_matches_simple_vector_store(tmp_path
     assert 40 <= len(nodes) <= 200
     simple = VectorStoreIndex(nodes, embed_model=emb)
     store = LeannVectorStore(tmp_path / "docs.leann", embed_model=emb)
-    leann = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb)
+    leann = VectorStoreIndex(
+        nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb
+    )
     assert store.client.manifest["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     for q in ["magic SysRq key to reboot the machine", "how many spaces should indentation use?"]:
         want = simple.as_retriever(similarity_top_k=3).retrieve(q)
