@@ -420,14 +420,53 @@ class LeannVectorStore(BasePydanticVectorStore):
             ids.append(node.node_id)
             if node.embedding is not None:
                 known[text] = np.asarray(node.embedding, dtype=np.float32)
-        with self._lock, self._known(known):
-            self._index.add_texts(texts, metas, ids)
+        with self._lock:
+            self._check_node_embeddings(nodes, texts, known)
+            with self._known(known):
+                self._index.add_texts(texts, metas, ids)
             counts = self._index.manifest["counts"]
             if counts["base"] == 0 and counts["delta"] > 0:
                 # First batch into an empty index: its vectors are at hand, so building the
                 # graph now costs no re-embedding and leaves nothing but graph and text.
                 self._index.compact()
         return ids
+
+    def _check_node_embeddings(
+        self, nodes: Sequence[BaseNode], texts: list[str], known: Mapping[str, np.ndarray]
+    ) -> None:
+        """Spot-check that the nodes were embedded by the model that will recompute them.
+
+        The graph is built from the nodes' own vectors and searched with the store's model; if
+        the two differ, every score would be wrong, so one node is re-embedded and compared.
+        """
+        for node, text in zip(nodes, texts):
+            given = known.get(text)
+            if given is None:
+                continue
+            emb = self._embedder.model if self._embedder is not None else None
+            own = (
+                np.asarray(emb.get_text_embedding(text), dtype=np.float32)
+                if emb is not None
+                else np.asarray(self._index.embedder.embed([text]), dtype=np.float32)[0]
+            )
+            if own.shape != given.shape:
+                raise ValueError(
+                    f"node {node.node_id} carries a {given.shape[0]}-d embedding but the store's model "
+                    f"{self._model_label()} gives {own.shape[0]}-d vectors: pass the model that embedded "
+                    "the nodes as embed_model"
+                )
+            cos = float(own @ given) / (float(np.linalg.norm(own) * np.linalg.norm(given)) or 1.0)
+            if cos < 0.99:
+                raise ValueError(
+                    f"node {node.node_id}'s embedding does not match the store's model "
+                    f"{self._model_label()} on the node's own text (cosine {cos:.3f}): the nodes were "
+                    "embedded by another model. Pass that model as embed_model (or set "
+                    "Settings.embed_model), since LEANN recomputes embeddings with it at query time"
+                )
+            return
+
+    def _model_label(self) -> str:
+        return repr(self._embedder.name if self._embedder is not None else self._index.embedder.name)
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete every node whose source document is ``ref_doc_id``."""
@@ -446,8 +485,7 @@ class LeannVectorStore(BasePydanticVectorStore):
         if node_ids is None and filters is None:
             raise ValueError("delete_nodes needs node_ids or filters; use clear() to delete every node")
         with self._lock:
-            where = _all_of([self._restriction(node_ids, None) or {}, translate_filters(filters) or {}])
-            ids = self._matching_ids(where, node_ids)
+            ids = self._matching_ids(translate_filters(filters), node_ids)
             if ids:
                 self._index.delete(ids)
 
@@ -510,7 +548,7 @@ class LeannVectorStore(BasePydanticVectorStore):
         with self._lock:
             if mode == VectorStoreQueryMode.MMR:
                 return self._mmr(
-                    query, qvec, text, top_k, where, options, mmr_threshold, prefetch_k, prefetch_factor
+                    qvec, text, top_k, where, options, mmr_threshold, prefetch_k, prefetch_factor
                 )
             if mode == VectorStoreQueryMode.SPARSE:
                 options["mode"] = "bm25"
@@ -571,7 +609,6 @@ class LeannVectorStore(BasePydanticVectorStore):
 
     def _mmr(
         self,
-        query: VectorStoreQuery,
         qvec: np.ndarray | None,
         text: str | None,
         top_k: int,

@@ -53,6 +53,7 @@ class WordHashEmbedding(BaseEmbedding):
     """Deterministic bag-of-words LlamaIndex embedding; records every text it embeds."""
 
     dim: int = 32
+    salt: str = ""
     _seen: list = PrivateAttr(default_factory=list)
 
     @classmethod
@@ -63,7 +64,7 @@ class WordHashEmbedding(BaseEmbedding):
         self._seen.append(text)
         out = np.zeros(self.dim)
         for w in re.findall(r"\w+", text.lower()) or ["<empty>"]:
-            seed = int.from_bytes(hashlib.sha256(w.encode()).digest()[:8], "little")
+            seed = int.from_bytes(hashlib.sha256((self.salt + w).encode()).digest()[:8], "little")
             out += np.random.default_rng(seed).standard_normal(self.dim)
         return out.tolist()
 
@@ -448,7 +449,8 @@ def test_refresh_ref_docs_reembeds_only_the_changed_document(tmp_path, emb):
     )
     emb._seen.clear()
     assert index.refresh_ref_docs(changed) == [i == 5 for i in range(12)]
-    assert emb._seen == ["topic: sea\nn: 5\n\nCompletely new text about lighthouses."]
+    # embedded by the index, and once more by the store's spot check of the node's vector
+    assert emb._seen == ["topic: sea\nn: 5\n\nCompletely new text about lighthouses."] * 2
     doc5 = [n for n in store.get_nodes() if n.ref_doc_id == "doc-5"]
     assert [n.text for n in doc5] == ["Completely new text about lighthouses."]
     assert store.client.count() == before
@@ -525,6 +527,16 @@ def test_settings_embed_model_and_model_mismatch(tmp_path):
         LeannVectorStore(path, embed_model=hash_model("settings-model", dim=16))
     with pytest.warns(UserWarning, match="built with 'settings-model'"):
         LeannVectorStore(path, embed_model=hash_model("other"), strict_model=False)
+    # nodes embedded by another model than the store's (same name and size) are refused
+    other = WordHashEmbedding(model_name="settings-model", salt="x")
+    with pytest.raises(ValueError, match="embedding does not match the store's model 'settings-model'"):
+        VectorStoreIndex(
+            [TextNode(text="gamma delta")],
+            storage_context=StorageContext.from_defaults(
+                vector_store=LeannVectorStore(path, hash_model("settings-model"))
+            ),
+            embed_model=other,
+        )
     with pytest.raises(ValueError, match="build options"):
         LeannVectorStore(path, embed_model=hash_model("settings-model"), graph_degree=8)
     with pytest.raises(ValueError, match="index_path"):
