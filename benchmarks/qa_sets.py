@@ -120,7 +120,7 @@ def _groff_text(lines: list[str]) -> str:
     return re.sub(r"\s+", " ", " ".join(out)).strip()
 
 
-def manpages(lang: str, max_chunks: int = 6000, n_queries: int = 200, seed: int = 7) -> QASet:
+def manpages(lang: str, max_chunks: int = 4000, n_queries: int = 200, seed: int = 7) -> QASet:
     pkg = {"ja": "manpages-ja", "zh": "manpages-zh"}[lang]
     root = _package(pkg) / "usr/share/man"
     pattern = {"ja": "ja/man*/*.gz", "zh": "zh_CN/man*/*.gz"}[lang]
