@@ -75,6 +75,8 @@ ID_KEY = "_leann_id"  # the node id, so node_ids restrictions are ordinary metad
 REF_KEY = "_leann_ref_doc_id"  # the source document id, for delete(ref_doc_id) and doc_ids
 RESERVED_KEYS = (NODE_KEY, ID_KEY, REF_KEY)
 SPAN_KEY = "text_span"  # inside NODE_KEY: where node.text sits in the stored (embedded) text
+# A related node's metadata that equals the node's own (what splitters produce) is stored as this.
+SAME_METADATA = "$node"
 
 SUPPORTED_MODES: tuple[VectorStoreQueryMode, ...] = (
     VectorStoreQueryMode.DEFAULT,
@@ -216,6 +218,9 @@ def node_to_passage(node: BaseNode) -> tuple[str, dict[str, Any]]:
         if start >= 0:
             del dump["text"]
             dump[SPAN_KEY] = [start, start + len(body)]
+    for rel in _related(dump):
+        if meta and rel.get("metadata") == meta:
+            rel["metadata"] = SAME_METADATA
     meta[NODE_KEY] = dump
     meta[ID_KEY] = node.node_id
     meta[REF_KEY] = node.ref_doc_id
@@ -233,10 +238,21 @@ def passage_to_node(rec: SearchResult) -> BaseNode:
     span = dump.pop(SPAN_KEY, None)
     if span is not None:
         dump["text"] = rec.text[span[0] : span[1]]
+    for rel in _related(dump):
+        if rel.get("metadata") == SAME_METADATA:
+            rel["metadata"] = dict(meta)
     dump["id_"] = rec.id
     dump["metadata"] = meta
     cls = _NODE_CLASSES.get(str(dump.pop("class_name", "TextNode")), TextNode)
     return cls.model_validate(dump)
+
+
+def _related(dump: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The serialised RelatedNodeInfo dicts of a node dump (a CHILD relationship is a list)."""
+    for rel in (dump.get("relationships") or {}).values():
+        for item in rel if isinstance(rel, list) else [rel]:
+            if isinstance(item, dict):
+                yield item
 
 
 # ---------------------------------------------------------------------- filters

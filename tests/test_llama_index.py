@@ -181,6 +181,10 @@ def test_round_trip_of_text_that_is_not_inside_the_embedded_string(tmp_path, emb
     # strip() in get_content drops the trailing spaces, so the text is stored on its own.
     node = TextNode(id_="n1", text="  padded text  ", metadata={"k": "v"}, start_char_idx=3, end_char_idx=18)
     node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id="src")
+    node.relationships[NodeRelationship.CHILD] = [
+        RelatedNodeInfo(node_id="c1", metadata={"k": "v"}),  # same as the node's: stored as a marker
+        RelatedNodeInfo(node_id="c2", metadata={"k": "w"}),
+    ]
     store = LeannVectorStore(tmp_path / "a.leann", embed_model=emb)
     store.add([node])
     (back,) = store.get_nodes(["n1"])
