@@ -185,6 +185,8 @@ def main() -> None:
         "leann_vs_faiss_p50": round(lv["p50_ms"] / f["p50_ms"], 2),
         "leann_top4_agreement_with_exact": round(agree, 4),
         "leann_last_query_recomputed": stats.recomputed,
+        # the previous generation stays for open readers until the next write removes it
+        "leann_folder_bytes_including_previous_generation": sum(folder_bytes(work / "docs.leann").values()),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
     }

@@ -635,6 +635,14 @@ def test_real_model_on_the_sample_documents_matches_simple_vector_store(tmp_path
         np.testing.assert_allclose([r.score for r in got], [r.score for r in want], atol=1e-4)
     top = leann.as_retriever(similarity_top_k=1).retrieve("magic SysRq key to reboot the machine")[0]
     assert top.node.metadata["file_name"] == "sysrq.rst"
+    # keyword modes on the same store (no recomputation needed)
+    sparse = leann.as_retriever(similarity_top_k=3, vector_store_query_mode="sparse").retrieve("remount")
+    assert sparse and all("remount" in r.node.get_content().lower() for r in sparse)
+    exact = {n.node_id for n in nodes if "read-only" in n.get_content(metadata_mode=MetadataMode.EMBED)}
+    grep = leann.as_retriever(similarity_top_k=50, vector_store_query_mode="text_search").retrieve(
+        "read-only"
+    )
+    assert exact and {r.node.node_id for r in grep} == exact
     # an index built by the engine's own model opens with the LlamaIndex wrapper of it, and back
     with warnings.catch_warnings():
         warnings.simplefilter("error")
