@@ -17,7 +17,6 @@ from .embedding import Embedder, embed_checked, make_embedder
 from .filters import MetadataFilters, compile_filter, filter_key
 from .fusion import FusionFn, resolve_fusion
 from .graph import normalize_rows
-from .grep import grep_rows
 from .rerank import ExactReranker, Reranker, make_reranker
 from .results import SearchResult, SearchResults, SearchStats
 from .search import beam_search
@@ -435,7 +434,7 @@ class LeannSearcher:
         stats: SearchStats,
     ) -> list[tuple[int, float]]:
         t = time.perf_counter()
-        rows = grep_rows(snap.all_texts(), query, ignore_case=ignore_case, regex=regex)
+        rows = snap.grep_corpus().rows(query, ignore_case=ignore_case, regex=regex)
         rows = rows[mask[rows]]
         stats.keyword_matches = int(rows.size)
         if not rows.size:
