@@ -64,7 +64,7 @@ except ImportError as e:  # pragma: no cover - exercised by a test that hides ll
 from leann_engine import LeannIndex, SearchResult, SentenceTransformerEmbedder
 from leann_engine.embedding import DEFAULT_MODEL
 from leann_engine.filters import compile_filter
-from leann_engine.storage import MANIFEST, atomic_write
+from leann_engine.storage import MANIFEST, atomic_write, read_manifest
 
 __all__ = ["LeannEmbedding", "LeannVectorStore"]
 
@@ -371,9 +371,8 @@ class LeannVectorStore(BasePydanticVectorStore):
             raise ValueError(f"index_path must be a folder path, got {index_path!r}")
         path = Path(index_path)
         super().__init__(index_path=str(path))
-        unknown_search = {k: engine_options.pop(k) for k in _SEARCH_OPTIONS if k in engine_options}
+        self._search_defaults = {k: engine_options.pop(k) for k in _SEARCH_OPTIONS if k in engine_options}
         index_opts = {k: engine_options.pop(k) for k in _INDEX_OPTIONS if k in engine_options}
-        self._search_defaults = unknown_search
         model = embed_model if embed_model is not None else Settings._embed_model
         self._embedder = LlamaIndexEmbedder(model) if model is not None else None
         source = "embed_model" if embed_model is not None else "Settings.embed_model"
@@ -393,7 +392,7 @@ class LeannVectorStore(BasePydanticVectorStore):
             self._index = LeannIndex.create(path, self._embedder, build_options=engine_options, **index_opts)
 
     def _check_model(self, path: Path, source: str, strict: bool) -> None:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = read_manifest(path)
         built, dim = manifest["embedding_model"], int(manifest["dimensions"])
         assert self._embedder is not None
         mine, my_dim = self._embedder.name, self._embedder.dimension
