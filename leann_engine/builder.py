@@ -49,6 +49,10 @@ class LeannBuilder:
         stopwords: stop words left out of the BM25 keyword index: ``None`` (default, keep
             all), a language code (``"en"``, ``"ja"``, ``"zh"``, comma-separated for several),
             or a collection of words. Queries are tokenized the same way.
+        keyword_index: write the BM25 keyword index with the graph (default). Without it,
+            ``mode="bm25"``/``"hybrid"`` still work, tokenizing the passages in memory at first use.
+        calibrate: probe the model at build to weigh hybrid fusion (embeds up to 128 short
+            pseudo-queries; turn off for paid embedding APIs, hybrid then uses ``alpha=0.5``).
         show_progress: progress bars for embedding (off by default in library use).
     """
 
@@ -67,6 +71,8 @@ class LeannBuilder:
         hub_fraction: float = 0.02,
         metric: str = "cosine",
         stopwords: str | Iterable[str] | None = None,
+        keyword_index: bool = True,
+        calibrate: bool = True,
         show_progress: bool = False,
         num_threads: int = -1,
         **backend_kwargs: Any,
@@ -86,7 +92,8 @@ class LeannBuilder:
             else:
                 raise ValueError(
                     f"unknown LeannBuilder option {key!r}; known: is_recompute, is_compact, graph_degree, "
-                    "build_complexity, pruned_degree, hub_fraction, metric, stopwords, show_progress, num_threads"
+                    "build_complexity, pruned_degree, hub_fraction, metric, stopwords, keyword_index, calibrate, "
+                    "show_progress, num_threads"
                 )
         for name, value, low in (
             ("graph_degree", graph_degree, 4),
@@ -101,6 +108,8 @@ class LeannBuilder:
         self.backend_name = backend_name
         self.metric = check_metric(metric)
         self.tokenizer = Tokenizer(stopwords)
+        self.keyword_index = bool(keyword_index)
+        self.calibrate = bool(calibrate)
         self.embedder = make_embedder(embedding_model)
         self.dimensions = dimensions
         self.is_recompute = bool(is_recompute)
@@ -189,8 +198,8 @@ class LeannBuilder:
                 is_recompute=self.is_recompute,
                 is_compact=self.is_compact,
                 previous=previous,
-                tokenizer=self.tokenizer,
-                embedder=self.embedder,
+                tokenizer=self.tokenizer if self.keyword_index else None,
+                embedder=self.embedder if self.calibrate else None,
             )
         return str(path)
 

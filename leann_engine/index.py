@@ -202,7 +202,8 @@ class LeannIndex(LeannSearcher):
                 dead[replaced] = True
                 self._write_tombstones(m, dead)
             self._set_counts(m, dead)
-            if not m.get("calibration") and snap.base.n + int(delta["rows"]) >= MIN_PASSAGES:
+            calibrate = (m.get("hybrid") or {}).get("calibrate", True)
+            if calibrate and not m.get("calibration") and snap.base.n + int(delta["rows"]) >= MIN_PASSAGES:
                 # An index grown from empty gets its hybrid calibration once it is big enough.
                 delta_texts = [r["text"] for r in snap.delta.records] + texts_k
                 delta_vecs = np.concatenate([snap.delta.embeddings, vectors])
@@ -267,6 +268,7 @@ class LeannIndex(LeannSearcher):
             vectors = np.concatenate([base_vecs, snap.delta.embeddings[live_delta]]).astype(np.float32)
             recs = base_recs + delta_recs
             params = GraphParams.from_dict(m["build"])
+            flags = m.get("hybrid") or {}
             write_index(
                 self.path,
                 ids=[r["id"] for r in recs],
@@ -280,7 +282,7 @@ class LeannIndex(LeannSearcher):
                 is_recompute=recompute,
                 is_compact=bool(m.get("is_compact", True)),
                 previous=m,
-                tokenizer=index_tokenizer(m),
-                embedder=self.embedder,
+                tokenizer=index_tokenizer(m) if flags.get("keyword_index", True) else None,
+                embedder=self.embedder if flags.get("calibrate", True) else None,
             )
             self.refresh()

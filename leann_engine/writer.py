@@ -179,6 +179,7 @@ def write_index(
         },
         "keyword": {"tokenizer": tokenizer.config()} if tokenizer is not None else None,
         "calibration": probe_dense(embedder, texts, vectors, metric) if embedder is not None else None,
+        "hybrid": {"keyword_index": tokenizer is not None, "calibrate": embedder is not None},
         "files": files,
         "checksums": checksums,
         "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},

@@ -472,3 +472,22 @@ def test_bm25_in_japanese_and_chinese_with_real_model(tmp_path, real_model):
     assert ix.search("コピー", mode="bm25", top_k=1)[0].id == "ja-cp"
     assert ix.search("匹配模式", mode="bm25", top_k=1)[0].id == "zh-grep"
     assert ix.search("文件系统", mode="hybrid", top_k=1)[0].id == "zh-mount"
+
+
+def test_keyword_index_and_calibration_can_be_turned_off(tmp_path):
+    texts, _ = make_corpus(120)
+    emb = WordHashEmbedder()
+    b = LeannBuilder(embedding_model=emb, keyword_index=False, calibrate=False)
+    b.add_texts(texts, ids=[str(i) for i in range(len(texts))])
+    b.build_index(tmp_path / "lean")
+    calls = emb.calls
+    s = LeannSearcher(tmp_path / "lean", emb)
+    m = s.manifest
+    assert "bm25" not in m["files"] and not m["calibration"]
+    assert emb.calls == calls  # no probe embeddings
+    assert "cooking" in s.search("recipe onion", mode="bm25", top_k=1)[0].text
+    s.search("recipe onion", mode="hybrid", top_k=3)
+    assert s.last_stats.alpha == DEFAULT_ALPHA
+    ix = LeannIndex(tmp_path / "lean", emb)
+    ix.compact()  # the choices survive compaction
+    assert "bm25" not in ix.manifest["files"] and not ix.manifest["calibration"]
