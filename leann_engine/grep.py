@@ -14,44 +14,43 @@ class GrepCorpus:
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
-        self._joined: str | None = None
-        self._starts: np.ndarray | None = None
+        self._joined: dict[bool, tuple[str, np.ndarray]] = {}
 
-    def _join(self) -> tuple[str, np.ndarray]:
-        if self._joined is None:
-            lengths = np.fromiter((len(t) + 1 for t in self.texts), dtype=np.int64, count=len(self.texts))
-            starts = np.zeros(len(self.texts), dtype=np.int64)
-            if len(self.texts) > 1:
+    def _join(self, lower: bool) -> tuple[str, np.ndarray]:
+        if lower not in self._joined:
+            # Lower-cased passage by passage: case mapping can change a text's length, so the
+            # offsets are taken from the lowered texts themselves.
+            texts = [t.lower() for t in self.texts] if lower else self.texts
+            lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+            starts = np.zeros(len(texts), dtype=np.int64)
+            if len(texts) > 1:
                 np.cumsum(lengths[:-1], out=starts[1:])
-            self._joined, self._starts = _SEP.join(self.texts), starts
-        assert self._starts is not None
-        return self._joined, self._starts
+            self._joined[lower] = (_SEP.join(texts), starts)
+        return self._joined[lower]
 
     def rows(self, needle: str, *, ignore_case: bool = False, regex: bool = False) -> np.ndarray:
         """Rows whose text contains ``needle``, ascending; see :func:`grep_rows`."""
         if not isinstance(needle, str) or not needle:
             raise ValueError("use_grep needs a non-empty query string to look for")
-        flags = re.IGNORECASE if ignore_case else 0
         if regex:
             try:
-                rx = re.compile(needle, flags)
+                rx = re.compile(needle, re.IGNORECASE if ignore_case else 0)
             except re.error as e:
                 raise ValueError(f"grep_regex: query is not a valid regular expression ({e})") from None
             return np.fromiter((i for i, t in enumerate(self.texts) if rx.search(t)), dtype=np.int64)
         if _SEP in needle or not self.texts:
             return np.zeros(0, dtype=np.int64)
-        joined, starts = self._join()
-        # Case-insensitive literal search: a regex on the escaped needle folds case per character,
-        # which lower() on the whole corpus would not do the same way for every script.
-        rx = re.compile(re.escape(needle), flags)
+        joined, starts = self._join(ignore_case)
+        if ignore_case:
+            needle = needle.lower()
         rows: list[int] = []
         pos = 0
         n = len(starts)
         while True:
-            m = rx.search(joined, pos)
-            if m is None:
+            hit = joined.find(needle, pos)
+            if hit < 0:
                 break
-            row = int(np.searchsorted(starts, m.start(), side="right")) - 1
+            row = int(np.searchsorted(starts, hit, side="right")) - 1
             rows.append(row)
             # One hit per passage is enough: go on at the next one.
             if row + 1 >= n:
@@ -64,7 +63,7 @@ def grep_rows(texts: list[str], needle: str, *, ignore_case: bool = False, regex
     """Rows (indexes into ``texts``) whose text contains ``needle``, ascending.
 
     A literal needle is found by one scan of all texts joined together (fast enough for every
-    query); ``ignore_case`` folds case the Unicode way; ``regex`` treats ``needle`` as a Python
+    query); ``ignore_case`` compares lower-cased text; ``regex`` treats ``needle`` as a Python
     regular expression, matched within each passage.
     """
     return GrepCorpus(texts).rows(needle, ignore_case=ignore_case, regex=regex)
