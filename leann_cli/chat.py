@@ -36,9 +36,13 @@ def _source_label(meta: Mapping[str, Any]) -> str:
     return source + where
 
 
-def build_messages(question: str, results: Sequence[Any], system_prompt: str = SYSTEM_PROMPT) -> list[dict[str, str]]:
+def build_messages(
+    question: str, results: Sequence[Any], system_prompt: str = SYSTEM_PROMPT
+) -> list[dict[str, str]]:
     """The chat messages: a system prompt, then the numbered sources and the question."""
-    blocks = [f"[{i}] {_source_label(r.metadata or {})}\n{r.text.strip()}" for i, r in enumerate(results, start=1)]
+    blocks = [
+        f"[{i}] {_source_label(r.metadata or {})}\n{r.text.strip()}" for i, r in enumerate(results, start=1)
+    ]
     context = "\n\n".join(blocks) if blocks else "(no passages were found)"
     user = f"Context passages:\n\n{context}\n\nQuestion: {question.strip()}"
     return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
@@ -47,11 +51,18 @@ def build_messages(question: str, results: Sequence[Any], system_prompt: str = S
 class OllamaLLM:
     """Chat with a model served by Ollama, through the ``ollama`` client."""
 
-    def __init__(self, model: str = DEFAULT_OLLAMA_MODEL, host: str | None = None, options: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        model: str = DEFAULT_OLLAMA_MODEL,
+        host: str | None = None,
+        options: dict[str, Any] | None = None,
+    ):
         try:
             import ollama
         except ImportError as e:
-            raise ImportError('answers through Ollama need the ollama client: pip install "leann-graph-index[ollama]"') from e
+            raise ImportError(
+                'answers through Ollama need the ollama client: pip install "leann-graph-index[ollama]"'
+            ) from e
         self.model = model
         self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
         self.options = options or {}
@@ -70,9 +81,15 @@ class OllamaLLM:
         import httpx
 
         try:
-            for part in self._client.chat(model=self.model, messages=messages, stream=True, options=self.options):
+            for part in self._client.chat(
+                model=self.model, messages=messages, stream=True, options=self.options
+            ):
                 message = part.get("message") if isinstance(part, Mapping) else getattr(part, "message", None)
-                content = message.get("content") if isinstance(message, Mapping) else getattr(message, "content", None)
+                content = (
+                    message.get("content")
+                    if isinstance(message, Mapping)
+                    else getattr(message, "content", None)
+                )
                 if content:
                     yield content
         except (ConnectionError, httpx.TransportError) as e:

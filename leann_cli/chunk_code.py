@@ -58,7 +58,9 @@ def _language(name: str) -> Any:
 
             return Language(mod.language())
     except ImportError as e:
-        raise MissingExtraError(f"AST chunking of {name} needs tree-sitter and its grammar: {EXTRA_HINT}") from e
+        raise MissingExtraError(
+            f"AST chunking of {name} needs tree-sitter and its grammar: {EXTRA_HINT}"
+        ) from e
     raise ValueError(f"no tree-sitter grammar for language {name!r}")
 
 

@@ -160,13 +160,17 @@ def cmd_build(args: argparse.Namespace) -> int:
         options = BuildOptions(
             chunk_size=pick(args.chunk_size, "chunk_size", DEFAULT_CHUNK_SIZE, prev_chunking),
             chunk_overlap=pick(args.chunk_overlap, "chunk_overlap", DEFAULT_CHUNK_OVERLAP, prev_chunking),
-            code_chunk_size=pick(args.code_chunk_size, "code_chunk_size", DEFAULT_CODE_CHUNK_SIZE, prev_chunking),
+            code_chunk_size=pick(
+                args.code_chunk_size, "code_chunk_size", DEFAULT_CODE_CHUNK_SIZE, prev_chunking
+            ),
             file_types=args.file_types if args.file_types is not None else prev_opts.get("file_types"),
             include_hidden=args.include_hidden or bool(prev_opts.get("include_hidden", False)),
             embedding_model=pick(args.embedding_model, "embedding_model", None, prev_chunking),
             graph_degree=pick(args.graph_degree, "graph_degree", 32, prev_opts),
             build_complexity=pick(args.complexity, "build_complexity", 200, prev_opts),
-            is_recompute=not args.no_recompute if args.no_recompute else bool(prev_opts.get("is_recompute", True)),
+            is_recompute=not args.no_recompute
+            if args.no_recompute
+            else bool(prev_opts.get("is_recompute", True)),
         )
     except ValueError as e:
         raise CliError(str(e)) from e
@@ -218,7 +222,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     )
     rows = result_dicts(results)
     if args.json:
-        print(json.dumps({"index": args.name, "query": args.query, "mode": args.mode, "results": rows}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"index": args.name, "query": args.query, "mode": args.mode, "results": rows},
+                ensure_ascii=False,
+            )
+        )
         return 0
     if not rows:
         print("no results")
@@ -272,9 +281,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps([i.to_dict() for i in infos], indent=1))
         return 0
     if not infos:
-        print(f"no indexes under {base_dir() / '.leann' / 'indexes'}; create one with `leann build NAME --docs PATH`")
+        print(
+            f"no indexes under {base_dir() / '.leann' / 'indexes'}; create one with `leann build NAME --docs PATH`"
+        )
         return 0
-    header = f"{'NAME':<24} {'FILES':>7} {'PASSAGES':>9} {'ON DISK':>10} {'FLAT INDEX':>11} {'RATIO':>6}  MODE"
+    header = (
+        f"{'NAME':<24} {'FILES':>7} {'PASSAGES':>9} {'ON DISK':>10} {'FLAT INDEX':>11} {'RATIO':>6}  MODE"
+    )
     print(header)
     for i in infos:
         ratio = f"{100 * i.size_bytes / i.flat_bytes:.0f}%" if i.flat_bytes else "-"
@@ -283,7 +296,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"{i.name:<24} {i.files:>7,} {i.passages:>9,} {_human(i.size_bytes):>10} {_human(i.flat_bytes):>11} "
             f"{ratio:>6}  {mode}"
         )
-    print("ON DISK: the whole index with its text; FLAT INDEX: float32 vectors alone (what a flat vector store keeps).")
+    print(
+        "ON DISK: the whole index with its text; FLAT INDEX: float32 vectors alone (what a flat vector store keeps)."
+    )
     return 0
 
 
@@ -375,13 +390,27 @@ def _name(text: str) -> str:
 
 def _add_search_options(p: argparse.ArgumentParser, top_k: int) -> None:
     p.add_argument("--top-k", type=_positive, default=top_k, help=f"results to return (default {top_k})")
-    p.add_argument("--complexity", type=_positive, default=DEFAULT_COMPLEXITY,
-                   help=f"search queue length; higher finds more, recomputes more (default {DEFAULT_COMPLEXITY})")
-    p.add_argument("--mode", choices=SEARCH_MODES, default=DEFAULT_MODE, help=f"retrieval mode (default {DEFAULT_MODE})")
-    p.add_argument("--no-daemon", action="store_true",
-                   help="search in this process instead of the warm background daemon")
-    p.add_argument("--daemon-ttl", type=float, default=900.0, metavar="SECONDS",
-                   help="the daemon exits after this long without a request (default 900)")
+    p.add_argument(
+        "--complexity",
+        type=_positive,
+        default=DEFAULT_COMPLEXITY,
+        help=f"search queue length; higher finds more, recomputes more (default {DEFAULT_COMPLEXITY})",
+    )
+    p.add_argument(
+        "--mode", choices=SEARCH_MODES, default=DEFAULT_MODE, help=f"retrieval mode (default {DEFAULT_MODE})"
+    )
+    p.add_argument(
+        "--no-daemon",
+        action="store_true",
+        help="search in this process instead of the warm background daemon",
+    )
+    p.add_argument(
+        "--daemon-ttl",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="the daemon exits after this long without a request (default 900)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -394,38 +423,65 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("build", help="index documents (again: update only what changed)",
-                       description="Index the documents under --docs. Run again to update: new and changed "
-                       "files are re-indexed, deleted files removed, unchanged files left alone.")
+    p = sub.add_parser(
+        "build",
+        help="index documents (again: update only what changed)",
+        description="Index the documents under --docs. Run again to update: new and changed "
+        "files are re-indexed, deleted files removed, unchanged files left alone.",
+    )
     p.add_argument("name", type=_name, help="index name")
-    p.add_argument("--docs", nargs="+", metavar="PATH", help="files and folders to index (default: those of the last build)")
-    p.add_argument("--file-types", metavar=".md,.py", help="only these extensions (default: every supported type)")
+    p.add_argument(
+        "--docs",
+        nargs="+",
+        metavar="PATH",
+        help="files and folders to index (default: those of the last build)",
+    )
+    p.add_argument(
+        "--file-types", metavar=".md,.py", help="only these extensions (default: every supported type)"
+    )
     p.add_argument("--chunk-size", type=_positive, help="prose chunk size in characters (default 256)")
-    p.add_argument("--chunk-overlap", type=_non_negative, help="prose chunk overlap in characters (default 25)")
+    p.add_argument(
+        "--chunk-overlap", type=_non_negative, help="prose chunk overlap in characters (default 25)"
+    )
     p.add_argument("--code-chunk-size", type=_positive, help="largest code chunk in characters (default 768)")
-    p.add_argument("--embedding-model", help="sentence-transformers name or local folder (default all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--embedding-model", help="sentence-transformers name or local folder (default all-MiniLM-L6-v2)"
+    )
     p.add_argument("--graph-degree", type=_positive, help="most neighbours a hub node keeps (default 32)")
-    p.add_argument("--complexity", type=_positive, help="graph build complexity, HNSW efConstruction (default 200)")
-    p.add_argument("--no-recompute", action="store_true", help="store embeddings: faster queries, larger index")
+    p.add_argument(
+        "--complexity", type=_positive, help="graph build complexity, HNSW efConstruction (default 200)"
+    )
+    p.add_argument(
+        "--no-recompute", action="store_true", help="store embeddings: faster queries, larger index"
+    )
     p.add_argument("--include-hidden", action="store_true", help="also index hidden files and folders")
     p.add_argument("--force", action="store_true", help="rebuild everything from scratch")
     p.add_argument("--no-daemon", action="store_true", help="never use a running daemon's model")
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("search", help="search an index", description="Search an index; prints score, source and snippet.")
+    p = sub.add_parser(
+        "search", help="search an index", description="Search an index; prints score, source and snippet."
+    )
     p.add_argument("name", type=_name, help="index name")
     p.add_argument("query", help="what to look for")
     _add_search_options(p, DEFAULT_TOP_K)
     p.add_argument("--rerank", action="store_true", help="rerank the candidates before returning them")
-    p.add_argument("--filter", action="append", metavar="KEY=VALUE",
-                   help="metadata condition, repeatable (all must hold); also KEY!=V, KEY>=V, KEY<=V, KEY>V, KEY<V, KEY~TEXT")
+    p.add_argument(
+        "--filter",
+        action="append",
+        metavar="KEY=VALUE",
+        help="metadata condition, repeatable (all must hold); also KEY!=V, KEY>=V, KEY<=V, KEY>V, KEY<V, KEY~TEXT",
+    )
     p.add_argument("--grep", action="store_true", help="exact substring search")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("ask", help="answer a question from an index with a local LLM (Ollama)",
-                       description="Retrieve passages and stream an answer from Ollama that cites them.")
+    p = sub.add_parser(
+        "ask",
+        help="answer a question from an index with a local LLM (Ollama)",
+        description="Retrieve passages and stream an answer from Ollama that cites them.",
+    )
     p.add_argument("name", type=_name, help="index name")
     p.add_argument("question", nargs="?", help="the question (or use --interactive)")
     p.add_argument("-i", "--interactive", action="store_true", help="ask questions until EOF or 'quit'")
@@ -435,26 +491,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_options(p, DEFAULT_TOP_K)
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("list", help="list the indexes of this folder", description="List indexes with passages and sizes.")
+    p = sub.add_parser(
+        "list", help="list the indexes of this folder", description="List indexes with passages and sizes."
+    )
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("remove", help="delete an index", description="Delete an index and its files.")
     p.add_argument("name", type=_name, help="index name")
-    p.add_argument("-y", "--yes", "-f", "--force", dest="yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "-y", "--yes", "-f", "--force", dest="yes", action="store_true", help="do not ask for confirmation"
+    )
     p.set_defaults(func=cmd_remove)
 
-    p = sub.add_parser("reindex", help="compact an index (drops stored embeddings)",
-                       description="Rebuild the graph over the live passages, dropping deleted ones and any stored "
-                       "embeddings (converts a --no-recompute index to recompute-only).")
+    p = sub.add_parser(
+        "reindex",
+        help="compact an index (drops stored embeddings)",
+        description="Rebuild the graph over the live passages, dropping deleted ones and any stored "
+        "embeddings (converts a --no-recompute index to recompute-only).",
+    )
     p.add_argument("name", type=_name, help="index name")
     p.add_argument("--keep-embeddings", action="store_true", help="keep (or start) storing embeddings")
     p.add_argument("--no-daemon", action="store_true", help="never use a running daemon's model")
     p.set_defaults(func=cmd_reindex)
 
-    p = sub.add_parser("daemon", help="start, stop or show the warm-model daemon",
-                       description="The daemon keeps the model loaded so searches skip the start-up cost. "
-                       "`leann search` starts it on demand; it exits after its idle timeout.")
+    p = sub.add_parser(
+        "daemon",
+        help="start, stop or show the warm-model daemon",
+        description="The daemon keeps the model loaded so searches skip the start-up cost. "
+        "`leann search` starts it on demand; it exits after its idle timeout.",
+    )
     p.add_argument("action", choices=("start", "stop", "status"))
     p.add_argument("--idle-timeout", type=float, default=900.0, metavar="SECONDS", help="default 900")
     p.set_defaults(func=cmd_daemon)

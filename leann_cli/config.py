@@ -55,7 +55,11 @@ def existing_engine_path(name: str, base: str | Path | None = None) -> Path:
     path = engine_path(name, base)
     if not (path / "manifest.json").exists():
         known = [i.name for i in list_indexes(base)]
-        hint = f"; indexes here: {', '.join(known)}" if known else "; build one with `leann build NAME --docs PATH`"
+        hint = (
+            f"; indexes here: {', '.join(known)}"
+            if known
+            else "; build one with `leann build NAME --docs PATH`"
+        )
         raise CliError(f"no index named {name!r} under {base_dir(base) / INDEXES_DIR}{hint}")
     return path
 

@@ -80,7 +80,9 @@ def _recv_line(conn: socket.socket) -> bytes:
     return bytes(buf)
 
 
-def request(message: dict[str, Any], *, timeout: float | None = None, path: Path | None = None) -> dict[str, Any]:
+def request(
+    message: dict[str, Any], *, timeout: float | None = None, path: Path | None = None
+) -> dict[str, Any]:
     """Send one request to the daemon and return its answer (``DaemonUnavailable`` if none runs)."""
     path = path or socket_path()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -147,7 +149,15 @@ def ensure_running(idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> dict[str, Any]
         log = open(folder / LOG_NAME, "ab")
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "leann_cli.daemon", "--socket", str(sock), "--idle-timeout", str(idle_timeout)],
+                [
+                    sys.executable,
+                    "-m",
+                    "leann_cli.daemon",
+                    "--socket",
+                    str(sock),
+                    "--idle-timeout",
+                    str(idle_timeout),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -165,9 +175,13 @@ def ensure_running(idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> dict[str, Any]
                 return info
             if proc.poll() is not None:
                 tail = _log_tail(folder / LOG_NAME)
-                raise DaemonUnavailable(f"the leann daemon exited at start (status {proc.returncode}): {tail}")
+                raise DaemonUnavailable(
+                    f"the leann daemon exited at start (status {proc.returncode}): {tail}"
+                )
             time.sleep(0.02)
-        raise DaemonUnavailable(f"the leann daemon did not answer within {_START_TIMEOUT:.0f} s; see {folder / LOG_NAME}")
+        raise DaemonUnavailable(
+            f"the leann daemon did not answer within {_START_TIMEOUT:.0f} s; see {folder / LOG_NAME}"
+        )
 
 
 def _log_tail(path: Path) -> str:
@@ -315,7 +329,7 @@ class _Server:
                     break
                 try:
                     conn, _ = listener.accept()
-                except socket.timeout:
+                except TimeoutError:
                     continue
                 with self.state_lock:
                     self.active += 1
@@ -356,7 +370,9 @@ class _Server:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leann_cli.daemon", description="leann's warm-model daemon")
+    parser = argparse.ArgumentParser(
+        prog="python -m leann_cli.daemon", description="leann's warm-model daemon"
+    )
     parser.add_argument("--socket", type=Path, default=None)
     parser.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT)
     args = parser.parse_args(argv)

@@ -21,7 +21,6 @@ from .config import (
     DEFAULT_COMPLEXITY,
     DEFAULT_MODE,
     DEFAULT_TOP_K,
-    SEARCH_MODES,
     CliError,
     base_dir,
     check_index_name,
@@ -47,7 +46,9 @@ def _import_mcp() -> tuple[Any, Any]:
             from mcp.server.fastmcp import FastMCP as MCPServer
             from mcp.server.fastmcp.exceptions import ToolError
         except ImportError as e:
-            raise ImportError('the MCP server needs the mcp package: pip install "leann-graph-index[mcp]"') from e
+            raise ImportError(
+                'the MCP server needs the mcp package: pip install "leann-graph-index[mcp]"'
+            ) from e
     return MCPServer, ToolError
 
 
@@ -92,7 +93,12 @@ class LeannTools:
         check_options(top_k=top_k, complexity=complexity, mode=mode, filters=filters)
         with self._lock:
             results = run_search(
-                self._searcher(index_name), query, top_k=top_k, complexity=complexity, mode=mode, filters=filters
+                self._searcher(index_name),
+                query,
+                top_k=top_k,
+                complexity=complexity,
+                mode=mode,
+                filters=filters,
             )
         return {"index_name": index_name, "query": query, "mode": mode, "results": result_dicts(results)}
 
@@ -104,7 +110,9 @@ class LeannTools:
 
         existing_engine_path(index_name, self.base)
         info = index_info(index_name, self.base).to_dict()
-        manifest = json.loads((index_dir(index_name, self.base) / "documents.leann" / "manifest.json").read_text())
+        manifest = json.loads(
+            (index_dir(index_name, self.base) / "documents.leann" / "manifest.json").read_text()
+        )
         info["counts"] = manifest.get("counts", {})
         info["generation"] = manifest.get("generation")
         from .ingest import stored_options
@@ -230,8 +238,12 @@ def _quiet(fn: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leann-mcp", description="leann's MCP server (stdio).")
-    parser.add_argument("--base-dir", default=None, help="folder whose .leann/indexes are served (default: current)")
-    parser.add_argument("--no-warmup", action="store_true", help="do not load the model before the first query")
+    parser.add_argument(
+        "--base-dir", default=None, help="folder whose .leann/indexes are served (default: current)"
+    )
+    parser.add_argument(
+        "--no-warmup", action="store_true", help="do not load the model before the first query"
+    )
     parser.add_argument("--version", action="version", version=f"leann-mcp {__version__}")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

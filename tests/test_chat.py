@@ -44,7 +44,7 @@ class FakeOllama(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.end_headers()
-        for i, piece in enumerate(ANSWER):
+        for _i, piece in enumerate(ANSWER):
             line = {
                 "model": body["model"],
                 "created_at": "2026-01-01T00:00:00Z",
@@ -53,8 +53,13 @@ class FakeOllama(BaseHTTPRequestHandler):
             }
             self.wfile.write((json.dumps(line) + "\n").encode())
             self.wfile.flush()
-        done = {"model": body["model"], "created_at": "2026-01-01T00:00:00Z",
-                "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"}
+        done = {
+            "model": body["model"],
+            "created_at": "2026-01-01T00:00:00Z",
+            "message": {"role": "assistant", "content": ""},
+            "done": True,
+            "done_reason": "stop",
+        }
         self.wfile.write((json.dumps(done) + "\n").encode())
 
     def log_message(self, *args):
@@ -79,9 +84,18 @@ def free_port() -> int:
 
 
 PASSAGES = [
-    ("The index stores no embeddings, only a pruned graph and the text.", {"source": "docs/design.md", "start_line": 3, "end_line": 4}),
-    ("Onions and garlic go in the pan before the tomatoes.", {"source": "recipes/sauce.md", "start_line": 1, "end_line": 1}),
-    ("Compaction rebuilds the graph over the live passages.", {"source": "docs/compact.md", "start_line": 10, "end_line": 12}),
+    (
+        "The index stores no embeddings, only a pruned graph and the text.",
+        {"source": "docs/design.md", "start_line": 3, "end_line": 4},
+    ),
+    (
+        "Onions and garlic go in the pan before the tomatoes.",
+        {"source": "recipes/sauce.md", "start_line": 1, "end_line": 1},
+    ),
+    (
+        "Compaction rebuilds the graph over the live passages.",
+        {"source": "docs/compact.md", "start_line": 10, "end_line": 12},
+    ),
 ]
 
 
@@ -116,15 +130,21 @@ def test_ask_streams_the_answer_and_sends_a_prompt_citing_sources(small_index, e
 
 def test_unreachable_ollama_says_how_to_fix(small_index, embedder):
     host = f"http://127.0.0.1:{free_port()}"
-    chat = LeannChat(small_index, {"type": "ollama", "model": "tiny:1b", "host": host},
-                     searcher=LeannSearcher(small_index, embedder))
+    chat = LeannChat(
+        small_index,
+        {"type": "ollama", "model": "tiny:1b", "host": host},
+        searcher=LeannSearcher(small_index, embedder),
+    )
     with pytest.raises(LLMUnavailableError, match=r"not reachable at http://127\.0\.0\.1:\d+.*ollama serve"):
         chat.ask("anything")
 
 
 def test_unknown_model_says_pull_it(small_index, embedder, ollama_server):
-    chat = LeannChat(small_index, {"type": "ollama", "model": "missing:7b", "host": ollama_server},
-                     searcher=LeannSearcher(small_index, embedder))
+    chat = LeannChat(
+        small_index,
+        {"type": "ollama", "model": "missing:7b", "host": ollama_server},
+        searcher=LeannSearcher(small_index, embedder),
+    )
     with pytest.raises(LLMUnavailableError, match=r"ollama pull missing:7b"):
         chat.ask("anything")
 
@@ -149,8 +169,20 @@ def test_leann_ask_cli_streams_from_ollama(tmp_path, real_model, ollama_server):
         b.add_text(text, meta)
     b.build_index(tmp_path / ".leann" / "indexes" / "notes" / "documents.leann")
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", LEANN_NO_DAEMON="1")
-    cmd = [sys.executable, "-m", "leann_cli.cli", "ask", "notes", "how do I cook the sauce?",
-           "--model", "tiny:1b", "--host", ollama_server, "--top-k", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "leann_cli.cli",
+        "ask",
+        "notes",
+        "how do I cook the sauce?",
+        "--model",
+        "tiny:1b",
+        "--host",
+        ollama_server,
+        "--top-k",
+        "1",
+    ]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("".join(ANSWER))
@@ -158,7 +190,13 @@ def test_leann_ask_cli_streams_from_ollama(tmp_path, real_model, ollama_server):
     user = FakeOllama.received[-1]["body"]["messages"][1]["content"]
     assert "Onions and garlic" in user and "how do I cook the sauce?" in user
 
-    bad = subprocess.run(cmd[:-4] + ["--host", f"http://127.0.0.1:{free_port()}"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        cmd[:-4] + ["--host", f"http://127.0.0.1:{free_port()}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and "ollama serve" in bad.stderr and "Traceback" not in bad.stderr

@@ -77,11 +77,17 @@ def test_help_and_usage_errors(tmp_path):
     assert run(tmp_path, env, "search", "docs", "q", "--mode", "fuzzy").returncode == 2
     nothing = run(tmp_path, env, "search", "docs", "q")
     assert nothing.returncode == 1
-    assert nothing.stderr.startswith("leann: error: no index named 'docs'") and nothing.stderr.count("\n") == 1
+    assert (
+        nothing.stderr.startswith("leann: error: no index named 'docs'") and nothing.stderr.count("\n") == 1
+    )
     no_docs = run(tmp_path, env, "build", "docs")
     assert no_docs.returncode == 1 and "--docs is required" in no_docs.stderr
     gone = run(tmp_path, env, "build", "docs", "--docs", "missing-folder")
-    assert gone.returncode == 1 and "missing-folder does not exist" in gone.stderr and "Traceback" not in gone.stderr
+    assert (
+        gone.returncode == 1
+        and "missing-folder does not exist" in gone.stderr
+        and "Traceback" not in gone.stderr
+    )
 
 
 @pytest.mark.model
@@ -110,18 +116,25 @@ def test_build_search_update_list_remove_with_the_daemon(project):
     hits = search("retry after a network timeout", "--filter", "language=python", "--top-k", "3")
     assert hits and all(h["metadata"]["source"] == "docs/tools.py" for h in hits)
     assert "def retry" in hits[0]["text"]
-    assert search("pasta sauce", "--filter", "file_type=.txt", "--top-k", "5")[0]["metadata"]["source"] == "docs/travel.txt"
+    assert (
+        search("pasta sauce", "--filter", "file_type=.txt", "--top-k", "5")[0]["metadata"]["source"]
+        == "docs/travel.txt"
+    )
 
     readable = run(root, env, "search", "docs", "simmer tomatoes with basil", "--top-k", "1")
     assert readable.returncode == 0
     assert readable.stdout.splitlines()[0].split()[2] == "docs/cooking.md:1-3"
 
     # In-process search gives the same ranking as the daemon.
-    local = run(root, env, "search", "docs", "how do I load a device driver into the kernel?", "--no-daemon", "--json")
+    local = run(
+        root, env, "search", "docs", "how do I load a device driver into the kernel?", "--no-daemon", "--json"
+    )
     assert json.loads(local.stdout)["results"][0]["id"] == "docs/kernel.md#0"
 
     # One file changed: only its chunk is embedded again; the re-build reuses the last --docs.
-    (root / "docs" / "travel.txt").write_text("Night trains from Vienna to Venice leave at nine in the evening.\n")
+    (root / "docs" / "travel.txt").write_text(
+        "Night trains from Vienna to Venice leave at nine in the evening.\n"
+    )
     (root / "docs" / "cooking.md").unlink()
     again = run(root, env, "build", "docs", "--json")
     assert again.returncode == 0, again.stderr
@@ -160,7 +173,11 @@ def test_daemon_never_holds_the_callers_output_and_stops_cleanly(project):
     # so a daemon that inherited them would make this time out.
     proc = subprocess.Popen(
         [sys.executable, "-m", "leann_cli.cli", "search", "small", "neighbour lists"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "docs2/a.md" in out, err

@@ -63,7 +63,8 @@ def write_pptx(path, slides: list[tuple[str, str]]) -> None:
     prs.save(str(path))
 
 
-PY_SOURCE = '''"""Module docstring."""
+PY_SOURCE = (
+    '''"""Module docstring."""
 import os
 
 
@@ -81,9 +82,13 @@ class Store:
 
     def get(self, key):
         return self.data.get(key)
-''' + "\n".join(
-    f"\n\ndef generated_{i}(x):\n    total = 0\n    for j in range(x):\n        total += j * {i}\n    return total" for i in range(12)
-) + "\n"
+'''
+    + "\n".join(
+        f"\n\ndef generated_{i}(x):\n    total = 0\n    for j in range(x):\n        total += j * {i}\n    return total"
+        for i in range(12)
+    )
+    + "\n"
+)
 
 
 # ---------------------------------------------------------------------------- discovery
@@ -128,13 +133,18 @@ def test_missing_docs_path_is_a_clear_error(tmp_path):
 def test_readers_on_real_office_html_and_json_files(tmp_path):
     write_pdf(tmp_path / "r.pdf", [["Graphs replace vectors.", "Second line."], ["Kernels and drivers."]])
     write_docx(tmp_path / "r.docx", ["Docx paragraph about pruning.", "Another paragraph."])
-    write_pptx(tmp_path / "r.pptx", [("Slide title one", "Recompute embeddings"), ("Second slide", "Hub nodes")])
+    write_pptx(
+        tmp_path / "r.pptx", [("Slide title one", "Recompute embeddings"), ("Second slide", "Hub nodes")]
+    )
     (tmp_path / "r.html").write_text(
         "<html><head><title>T</title><style>p{}</style><script>var x=1;</script></head>"
         "<body><h1>Heading</h1><p>Paragraph text.</p></body></html>"
     )
     (tmp_path / "r.jsonl").write_text(
-        json.dumps({"text": "first record", "author": "ann", "n": 1}) + "\n\n" + json.dumps({"title": "no text"}) + "\n"
+        json.dumps({"text": "first record", "author": "ann", "n": 1})
+        + "\n\n"
+        + json.dumps({"title": "no text"})
+        + "\n"
     )
     (tmp_path / "r.json").write_text(json.dumps({"config": {"depth": 3}}))
 
@@ -208,7 +218,8 @@ def test_python_chunks_are_whole_functions_and_classes():
 
 def test_big_class_is_split_into_whole_methods():
     methods = "\n".join(
-        f"    def method_{i}(self, x):\n        value = x * {i}\n        return value + {i}\n" for i in range(20)
+        f"    def method_{i}(self, x):\n        value = x * {i}\n        return value + {i}\n"
+        for i in range(20)
     )
     src = f"class Big:\n    '''doc'''\n{methods}"
     chunks = chunk_code(src, "python", 200)
@@ -223,9 +234,17 @@ def test_big_class_is_split_into_whole_methods():
     [
         ("java", "class A {\n  int f() { return 1; }\n  int g() { return 2; }\n}\n", ["f()", "g()"]),
         ("csharp", "namespace N {\n class A {\n  int F() { return 1; }\n }\n}\n", ["F()"]),
-        ("typescript", "export function f(x: number): number {\n  return x;\n}\ninterface I { a: string }\n", ["f(", "I"]),
+        (
+            "typescript",
+            "export function f(x: number): number {\n  return x;\n}\ninterface I { a: string }\n",
+            ["f(", "I"],
+        ),
         ("tsx", "const App = () => <div>hi</div>;\nexport default App;\n", ["App"]),
-        ("javascript", "function f(a) {\n  return a;\n}\nclass K { m() { return 2; } }\n", ["f(a)", "class K"]),
+        (
+            "javascript",
+            "function f(a) {\n  return a;\n}\nclass K { m() { return 2; } }\n",
+            ["f(a)", "class K"],
+        ),
     ],
 )
 def test_other_grammars_parse_and_keep_units(language, source, names):
@@ -257,9 +276,14 @@ def test_code_metadata_has_language_and_lines(tmp_path):
 def _docs(root):
     root.mkdir(parents=True, exist_ok=True)
     (root / "storage.md").write_text(
-        "Storage keeps the graph and the text. " * 5 + "\n\n" + "No embeddings are stored on disk. " * 5 + "\n"
+        "Storage keeps the graph and the text. " * 5
+        + "\n\n"
+        + "No embeddings are stored on disk. " * 5
+        + "\n"
     )
-    (root / "search.md").write_text("Search walks the graph.\nEach step embeds the new neighbours in one batch.\n")
+    (root / "search.md").write_text(
+        "Search walks the graph.\nEach step embeds the new neighbours in one batch.\n"
+    )
     (root / "code.py").write_text(PY_SOURCE)
     (root / "skip.bin").write_bytes(b"\0\1\2")
 
@@ -275,7 +299,9 @@ def test_incremental_build_embeds_only_changed_files(tmp_path, embedder):
     assert first.chunks_embedded == total == embedder.calls
 
     embedder.calls = 0
-    again = build_from_docs(folder, [docs], BuildOptions(code_chunk_size=300), embedding=embedder, base=tmp_path)
+    again = build_from_docs(
+        folder, [docs], BuildOptions(code_chunk_size=300), embedding=embedder, base=tmp_path
+    )
     assert not again.full_rebuild and again.files_unchanged == 3 and embedder.calls == 0
 
     # Same bytes, new mtime: hashed, found unchanged, not re-embedded.
@@ -294,7 +320,11 @@ def test_incremental_build_embeds_only_changed_files(tmp_path, embedder):
     (docs / "new.txt").write_text("A new file about varint coding.")
     embedder.seen.clear()
     report = build_from_docs(folder, [docs], opts, embedding=embedder, base=tmp_path)
-    assert report.files_removed == 1 and report.files_new == 1 and embedder.seen == ["A new file about varint coding."]
+    assert (
+        report.files_removed == 1
+        and report.files_new == 1
+        and embedder.seen == ["A new file about varint coding."]
+    )
 
     s = LeannSearcher(folder / "documents.leann", embedder)
     sources = {r.metadata["source"] for r in s.get(s.ids())}
@@ -305,7 +335,9 @@ def test_incremental_build_embeds_only_changed_files(tmp_path, embedder):
     s.close()
 
     # Another chunk size changes every chunk: a full rebuild.
-    report = build_from_docs(folder, [docs], BuildOptions(chunk_size=64, chunk_overlap=8), embedding=embedder, base=tmp_path)
+    report = build_from_docs(
+        folder, [docs], BuildOptions(chunk_size=64, chunk_overlap=8), embedding=embedder, base=tmp_path
+    )
     assert report.full_rebuild
 
 

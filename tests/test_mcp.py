@@ -15,9 +15,18 @@ from leann_engine import LeannBuilder
 ROOT = Path(__file__).resolve().parents[1]
 
 PASSAGES = [
-    ("To load a kernel module use modprobe; rmmod unloads it.", {"source": "docs/modules.md", "file_type": ".md", "start_line": 1, "end_line": 1}),
-    ("Fry onions and garlic, add tomatoes and simmer the sauce.", {"source": "docs/sauce.md", "file_type": ".md", "start_line": 4, "end_line": 5}),
-    ("def retry(fn):\n    # call again after a network timeout", {"source": "src/net.py", "file_type": ".py", "start_line": 10, "end_line": 11}),
+    (
+        "To load a kernel module use modprobe; rmmod unloads it.",
+        {"source": "docs/modules.md", "file_type": ".md", "start_line": 1, "end_line": 1},
+    ),
+    (
+        "Fry onions and garlic, add tomatoes and simmer the sauce.",
+        {"source": "docs/sauce.md", "file_type": ".md", "start_line": 4, "end_line": 5},
+    ),
+    (
+        "def retry(fn):\n    # call again after a network timeout",
+        {"source": "src/net.py", "file_type": ".py", "start_line": 10, "end_line": 11},
+    ),
 ]
 
 
@@ -43,7 +52,9 @@ def test_mcp_server_over_stdio(tmp_path, real_model):
         b.add_text(text, meta)
     b.build_index(tmp_path / ".leann" / "indexes" / "notes" / "documents.leann")
     (tmp_path / "more").mkdir()
-    (tmp_path / "more" / "trains.md").write_text("Night trains from Vienna to Venice leave at nine in the evening.\n")
+    (tmp_path / "more" / "trains.md").write_text(
+        "Night trains from Vienna to Venice leave at nine in the evening.\n"
+    )
 
     params = StdioServerParameters(
         command=sys.executable,
@@ -57,18 +68,38 @@ def test_mcp_server_over_stdio(tmp_path, real_model):
             await session.initialize()
             tools = {t.name: t for t in (await session.list_tools()).tools}
             assert {"leann_search", "leann_list", "leann_build", "leann_status"} <= set(tools)
-            schema = tools["leann_search"].input_schema if hasattr(tools["leann_search"], "input_schema") else tools["leann_search"].inputSchema
+            schema = (
+                tools["leann_search"].input_schema
+                if hasattr(tools["leann_search"], "input_schema")
+                else tools["leann_search"].inputSchema
+            )
             assert {"index_name", "query", "top_k", "mode", "filters"} <= set(schema["properties"])
 
             listed = payload(await session.call_tool("leann_list", {}))
-            assert [i["name"] for i in listed["indexes"]] == ["notes"] and listed["indexes"][0]["passages"] == 3
+            assert [i["name"] for i in listed["indexes"]] == ["notes"] and listed["indexes"][0][
+                "passages"
+            ] == 3
 
-            found = payload(await session.call_tool(
-                "leann_search", {"index_name": "notes", "query": "how do I load a kernel module?", "top_k": 2}))
-            assert found["results"][0]["metadata"]["source"] == "docs/modules.md" and len(found["results"]) == 2
-            filtered = payload(await session.call_tool(
-                "leann_search",
-                {"index_name": "notes", "query": "network timeout", "filters": {"file_type": ".py"}, "mode": "dense"}))
+            found = payload(
+                await session.call_tool(
+                    "leann_search",
+                    {"index_name": "notes", "query": "how do I load a kernel module?", "top_k": 2},
+                )
+            )
+            assert (
+                found["results"][0]["metadata"]["source"] == "docs/modules.md" and len(found["results"]) == 2
+            )
+            filtered = payload(
+                await session.call_tool(
+                    "leann_search",
+                    {
+                        "index_name": "notes",
+                        "query": "network timeout",
+                        "filters": {"file_type": ".py"},
+                        "mode": "dense",
+                    },
+                )
+            )
             assert [r["metadata"]["source"] for r in filtered["results"]] == ["src/net.py"]
 
             for args, message in (
@@ -86,9 +117,13 @@ def test_mcp_server_over_stdio(tmp_path, real_model):
             status = payload(await session.call_tool("leann_status", {"index_name": "notes"}))
             assert status["passages"] == 3 and status["dimensions"] == 384
 
-            built = payload(await session.call_tool("leann_build", {"index_name": "trains", "docs": ["more"]}))
+            built = payload(
+                await session.call_tool("leann_build", {"index_name": "trains", "docs": ["more"]})
+            )
             assert built["files_new"] == 1 and built["chunks_total"] == 1
-            hit = payload(await session.call_tool("leann_search", {"index_name": "trains", "query": "train to Venice"}))
+            hit = payload(
+                await session.call_tool("leann_search", {"index_name": "trains", "query": "train to Venice"})
+            )
             assert hit["results"][0]["metadata"]["source"] == "more/trains.md"
             bad = await session.call_tool("leann_build", {"index_name": "x", "docs": []})
             assert is_error(bad) and "docs must be a non-empty list" in bad.content[0].text
