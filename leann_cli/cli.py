@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     filters = parse_filters(args.filter)
     check_options(top_k=args.top_k, complexity=args.complexity, mode=args.mode, filters=filters)
     searcher = _searcher(args, path)
+    t0 = time.perf_counter()
     results = run_search(
         searcher,
         args.query,
@@ -220,14 +222,19 @@ def cmd_search(args: argparse.Namespace) -> int:
         filters=filters,
         grep=args.grep,
     )
+    took = time.perf_counter() - t0
+    if isinstance(searcher, _DaemonSearcher):
+        took = float(searcher.last_reply.get("engine_s", took))  # the engine's own time, in the daemon
     rows = result_dicts(results)
     if args.json:
-        print(
-            json.dumps(
-                {"index": args.name, "query": args.query, "mode": args.mode, "results": rows},
-                ensure_ascii=False,
-            )
-        )
+        out = {
+            "index": args.name,
+            "query": args.query,
+            "mode": args.mode,
+            "took_s": round(took, 4),
+            "results": rows,
+        }
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     if not rows:
         print("no results")
