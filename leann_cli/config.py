@@ -64,6 +64,16 @@ def existing_engine_path(name: str, base: str | Path | None = None) -> Path:
     return path
 
 
+def index_identity(engine: Path) -> tuple[Any, ...]:
+    """What tells one index apart from another built later at the same path (after a remove)."""
+    st = engine.stat()
+    try:
+        created = json.loads((engine / "manifest.json").read_text(encoding="utf-8")).get("created_at")
+    except (OSError, ValueError):
+        created = None
+    return (st.st_dev, st.st_ino, created)
+
+
 def dir_size(path: Path) -> int:
     total = 0
     for root, _dirs, files in os.walk(path):

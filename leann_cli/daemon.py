@@ -252,12 +252,18 @@ class _Server:
         if not (path / "manifest.json").exists():
             old = self.searchers.pop(index, None)
             if old is not None:
-                old.close()
+                old[1].close()
             raise FileNotFoundError(f"no index at {path}")
-        searcher = self.searchers.get(index)
-        if searcher is None:
-            searcher = self.searchers[index] = LeannSearcher(path)
-        return searcher
+        from .config import index_identity
+
+        ident = index_identity(path)
+        cached = self.searchers.get(index)
+        if cached is not None and cached[0] != ident:  # removed and built again: reopen
+            cached[1].close()
+            cached = None
+        if cached is None:
+            cached = self.searchers[index] = (ident, LeannSearcher(path))
+        return cached[1]
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
         op = msg.get("op")
@@ -341,7 +347,7 @@ class _Server:
             with contextlib.suppress(FileNotFoundError):
                 self.sock_path.unlink()
             with self.work_lock:
-                for s in self.searchers.values():
+                for _ident, s in self.searchers.values():
                     with contextlib.suppress(Exception):
                         s.close()
 

@@ -61,13 +61,19 @@ class LeannTools:
         self._lock = threading.Lock()
 
     def _searcher(self, name: str) -> Any:
+        from .config import index_identity
+
         path = existing_engine_path(name, self.base)
-        searcher = self._searchers.get(path)
-        if searcher is None:
+        ident = index_identity(path)
+        cached = self._searchers.get(path)
+        if cached is not None and cached[0] != ident:  # removed and built again: reopen
+            cached[1].close()
+            cached = None
+        if cached is None:
             from leann_engine import LeannSearcher
 
-            searcher = self._searchers[path] = LeannSearcher(path)
-        return searcher
+            cached = self._searchers[path] = (ident, LeannSearcher(path))
+        return cached[1]
 
     def warm_up(self) -> None:
         """Load the model of the first index (in a background thread at start-up)."""

@@ -200,3 +200,9 @@ def test_leann_ask_cli_streams_from_ollama(tmp_path, real_model, ollama_server):
     )
     assert bad.returncode == 1
     assert bad.stderr.count("\n") == 1 and "ollama serve" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_missing_ollama_client_names_the_extra(small_index, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ollama", None)
+    with pytest.raises(ImportError, match=r"leann-graph-index\[ollama\]"):
+        LeannChat(small_index, {"type": "ollama"})

@@ -162,6 +162,12 @@ def test_build_search_update_list_remove_with_the_daemon(project):
     gone = run(root, env, "search", "docs", "anything")
     assert gone.returncode == 1 and "no index named 'docs'" in gone.stderr
 
+    # Built again under the same name: the daemon must not serve the removed index.
+    (root / "docs3").mkdir()
+    (root / "docs3" / "bees.md").write_text("Honey bees dance to tell the hive where the flowers are.\n")
+    assert run(root, env, "build", "docs", "--docs", "docs3").returncode == 0
+    assert search("how do bees communicate?", "--top-k", "5")[0]["id"] == "docs3/bees.md#0"
+
 
 @pytest.mark.model
 def test_daemon_never_holds_the_callers_output_and_stops_cleanly(project):

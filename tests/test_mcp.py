@@ -129,3 +129,12 @@ def test_mcp_server_over_stdio(tmp_path, real_model):
             assert is_error(bad) and "docs must be a non-empty list" in bad.content[0].text
 
     anyio.run(session_run)
+
+
+def test_missing_mcp_names_the_extra(monkeypatch, tmp_path):
+    from leann_cli import mcp_server
+
+    for name in ("mcp.server.mcpserver", "mcp.server.fastmcp"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError, match=r"leann-graph-index\[mcp\]"):
+        mcp_server.create_server(tmp_path, warm_up=False)
