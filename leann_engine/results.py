@@ -22,7 +22,11 @@ class SearchResult:
 
 @dataclass
 class SearchStats:
-    """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph."""
+    """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph.
+
+    Also the mode used, the dense weight a hybrid fusion chose, the keyword stage's time and
+    number of matching passages, and the reranker's time (``graph_s`` includes these two).
+    """
 
     visited: int = 0
     recomputed: int = 0
@@ -30,6 +34,11 @@ class SearchStats:
     graph_s: float = 0.0
     delta_scanned: int = 0
     strategy: str = "graph"
+    mode: str = "dense"
+    alpha: float | None = None
+    keyword_s: float = 0.0
+    keyword_matches: int = 0
+    rerank_s: float = 0.0
 
     @property
     def total_s(self) -> float:
