@@ -5,7 +5,7 @@ server's queries after its first, and `leann build` throughput with an increment
 
 Both indexes hold the same 20,000 chunks of the Linux kernel documentation (benchmarks/corpus.py)
 and are built once from the cached all-MiniLM-L6-v2 vectors (benchmarks/embed_cache.py), then
-reused. LEANN runs from its own virtual environment (``pip install leann==0.3.8``) with its hnsw
+reused. Searches are dense (LEANN's only mode), complexity 64, top 5. LEANN runs from its own virtual environment (``pip install leann==0.3.8``) with its hnsw
 backend, pointed at the same local model folder with ``--embedding-mode sentence-transformers``;
 its embedding daemon is stopped after every cold run. Every figure is measured in this one run.
 Results: benchmarks/results/cli.json.
@@ -244,10 +244,10 @@ def main() -> None:
     ours_cold, ours_cold_daemon, leann_cold, leann_out = [], [], [], []
     for q in cold_q:
         subprocess.run(ours("daemon", "stop"), cwd=proj, env=env, capture_output=True)
-        dt, out, rc = timed(ours("search", NAME, q, "--no-daemon", "--json"), proj, env)
+        dt, out, rc = timed(ours("search", NAME, q, "--mode", "dense", "--no-daemon", "--json"), proj, env)
         assert rc == 0, out
         ours_cold.append(dt)
-        dt, out, rc = timed(ours("search", NAME, q, "--json"), proj, env)  # starts the daemon
+        dt, out, rc = timed(ours("search", NAME, q, "--mode", "dense", "--json"), proj, env)  # starts the daemon
         assert rc == 0, out
         ours_cold_daemon.append(dt)
         subprocess.run(ours("daemon", "stop"), cwd=proj, env=env, capture_output=True)
@@ -275,7 +275,7 @@ def main() -> None:
     timed(ours("search", NAME, "warm up the daemon", "--json"), proj, env)
     cli_wall, cli_took = [], []
     for q in warm_q:
-        dt, out, rc = timed(ours("search", NAME, q, "--json"), proj, env)
+        dt, out, rc = timed(ours("search", NAME, q, "--mode", "dense", "--json"), proj, env)
         assert rc == 0, out
         cli_wall.append(dt)
         cli_took.append(json.loads(out)["took_s"])

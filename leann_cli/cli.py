@@ -78,7 +78,7 @@ class _DaemonSearcher:
         metadata_filters: dict[str, Any] | None = None,
         *,
         mode: str | None = None,
-        rerank: bool | None = None,
+        rerank: bool | str | None = None,
         use_grep: bool = False,
     ) -> list[Any]:
         from types import SimpleNamespace
@@ -93,8 +93,8 @@ class _DaemonSearcher:
                 "top_k": top_k,
                 "complexity": complexity,
                 "filters": metadata_filters,
-                "mode": mode or "dense",
-                "rerank": bool(rerank),
+                "mode": mode or DEFAULT_MODE,
+                "rerank": rerank or None,
                 "grep": bool(use_grep),
             }
         )
@@ -473,7 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", type=_name, help="index name")
     p.add_argument("query", help="what to look for")
     _add_search_options(p, DEFAULT_TOP_K)
-    p.add_argument("--rerank", action="store_true", help="rerank the candidates before returning them")
+    p.add_argument(
+        "--rerank",
+        nargs="?",
+        const="exact",
+        default=None,
+        metavar="MODEL",
+        help="rerank the best candidates: exact re-scoring with the index's model, or a cross-encoder name/path",
+    )
     p.add_argument(
         "--filter",
         action="append",

@@ -11,7 +11,7 @@ from typing import Any
 
 # The retrieval mode of `leann search`, `leann ask` and the MCP server when none is given.
 # One constant on purpose: it is set from the retrieval quality figures (benchmarks/).
-DEFAULT_MODE = "dense"
+DEFAULT_MODE = "hybrid"
 SEARCH_MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
 DEFAULT_TOP_K = 5
 DEFAULT_COMPLEXITY = 64

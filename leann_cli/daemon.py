@@ -281,6 +281,7 @@ class _Server:
             self.running = False
             return {"ok": True}
         if op == "search":
+            from .config import DEFAULT_MODE
             from .query import result_dicts, run_search
 
             searcher = self._searcher(str(msg["index"]))
@@ -290,8 +291,8 @@ class _Server:
                 msg["query"],
                 top_k=msg.get("top_k", 5),
                 complexity=msg.get("complexity", 64),
-                mode=msg.get("mode", "dense"),
-                rerank=bool(msg.get("rerank", False)),
+                mode=msg.get("mode", DEFAULT_MODE),
+                rerank=msg.get("rerank") or None,
                 filters=msg.get("filters"),
                 grep=bool(msg.get("grep", False)),
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Mapping
@@ -70,7 +69,7 @@ def run_search(
     top_k: int = DEFAULT_TOP_K,
     complexity: int = DEFAULT_COMPLEXITY,
     mode: str = DEFAULT_MODE,
-    rerank: bool = False,
+    rerank: bool | str | None = None,
     filters: Mapping[str, Any] | None = None,
     grep: bool = False,
 ) -> Any:
@@ -78,17 +77,11 @@ def run_search(
     if not isinstance(query, str) or not query.strip():
         raise ValueError("query must be a non-empty string")
     check_options(top_k=top_k, complexity=complexity, mode=mode, filters=filters)
-    kwargs: dict[str, Any] = {}
-    # Only options away from the engine's defaults are passed, so a plain dense search works on
-    # every engine version; asking for more than the engine offers is a clear error.
-    wanted = {"mode": mode if mode != "dense" else None, "rerank": rerank or None, "use_grep": grep or None}
-    params = inspect.signature(searcher.search).parameters
-    for name, value in wanted.items():
-        if value is None:
-            continue
-        if name not in params:
-            raise ValueError(f"this leann_engine has no {name}= search option; upgrade leann-graph-index")
-        kwargs[name] = value
+    kwargs: dict[str, Any] = {"mode": mode}
+    if rerank:
+        kwargs["rerank"] = rerank
+    if grep:
+        kwargs["use_grep"] = True
     return searcher.search(query, top_k, complexity, dict(filters) if filters else None, **kwargs)
 
 

@@ -121,6 +121,16 @@ def test_build_search_update_list_remove_with_the_daemon(project):
         == "docs/travel.txt"
     )
 
+    # Keyword, hybrid (the default), grep and rerank go through to the engine.
+    out = run(root, env, "search", "docs", "parse_config", "--mode", "bm25", "--json")
+    assert json.loads(out.stdout)["results"][0]["id"] == "docs/tools.py#0"
+    default = json.loads(run(root, env, "search", "docs", "modprobe rmmod", "--json").stdout)
+    assert default["mode"] == "hybrid" and default["results"][0]["metadata"]["source"] == "docs/kernel.md"
+    grep = search("Gotthard", "--grep")
+    assert [h["metadata"]["source"] for h in grep] == ["docs/travel.txt"]
+    reranked = search("how do I load a device driver into the kernel?", "--top-k", "2", "--rerank")
+    assert reranked[0]["metadata"]["source"] == "docs/kernel.md"
+
     readable = run(root, env, "search", "docs", "simmer tomatoes with basil", "--top-k", "1")
     assert readable.returncode == 0
     assert readable.stdout.splitlines()[0].split()[2] == "docs/cooking.md:1-3"
