@@ -91,7 +91,9 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) 
     """Run ``cmd``; stdout goes to a file, not a pipe (LEANN's daemon keeps an inherited pipe open)."""
     with tempfile.TemporaryFile("w+") as out:
         t = time.perf_counter()
-        rc = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout).returncode
+        rc = subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout
+        ).returncode
         dt = time.perf_counter() - t
         out.seek(0)
         return dt, out.read(), rc
@@ -128,7 +130,9 @@ def build_indexes(chunks, metas, vectors, leann_venv: Path, model_dir: str) -> d
 
 
 def stop_leann_daemon(venv: Path) -> None:
-    subprocess.run(leann_cmd("daemon", "stop", NAME, venv=venv), cwd=WORK / "leann", capture_output=True, timeout=120)
+    subprocess.run(
+        leann_cmd("daemon", "stop", NAME, venv=venv), cwd=WORK / "leann", capture_output=True, timeout=120
+    )
 
 
 def engine_warm_times(queries: list[str]) -> list[float]:
@@ -163,7 +167,9 @@ def mcp_times(queries: list[str]) -> list[float]:
             await session.initialize()
             for q in queries:
                 t = time.perf_counter()
-                res = await session.call_tool("leann_search", {"index_name": NAME, "query": q, "top_k": 5, "mode": "dense"})
+                res = await session.call_tool(
+                    "leann_search", {"index_name": NAME, "query": q, "top_k": 5, "mode": "dense"}
+                )
                 times.append(time.perf_counter() - t)
                 assert not (getattr(res, "is_error", None) or getattr(res, "isError", None)), res
 
@@ -231,7 +237,9 @@ def main() -> None:
     model_dir = resolve_model_path(DEFAULT_MODEL)
     have_leann = not args.skip_leann and (args.leann_venv / "bin" / "leann").exists()
     res: dict[str, object] = {"chunks": len(chunks), "cpu_count": os.cpu_count(), "load_at_start": load_start}
-    res["index_builds"] = build_indexes(chunks, metas, vectors, args.leann_venv, model_dir) if have_leann else {}
+    res["index_builds"] = (
+        build_indexes(chunks, metas, vectors, args.leann_venv, model_dir) if have_leann else {}
+    )
     if not have_leann:
         build_indexes_ours_only(chunks, metas, vectors)
     cold_q = queries[: args.cold]
@@ -247,7 +255,9 @@ def main() -> None:
         dt, out, rc = timed(ours("search", NAME, q, "--mode", "dense", "--no-daemon", "--json"), proj, env)
         assert rc == 0, out
         ours_cold.append(dt)
-        dt, out, rc = timed(ours("search", NAME, q, "--mode", "dense", "--json"), proj, env)  # starts the daemon
+        dt, out, rc = timed(
+            ours("search", NAME, q, "--mode", "dense", "--json"), proj, env
+        )  # starts the daemon
         assert rc == 0, out
         ours_cold_daemon.append(dt)
         subprocess.run(ours("daemon", "stop"), cwd=proj, env=env, capture_output=True)
