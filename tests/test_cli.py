@@ -165,6 +165,16 @@ def test_build_search_update_list_remove_with_the_daemon(project):
     assert reindexed.returncode == 0 and "compacted" in reindexed.stdout
     assert search("night train to Venice", "--top-k", "1")[0]["id"] == "docs/travel.txt#0"
 
+    # A --no-recompute index stores embeddings; reindex converts it to recompute-only.
+    assert run(root, env, "build", "stored", "--docs", "docs", "--no-recompute").returncode == 0
+    manifest = root / ".leann" / "indexes" / "stored" / "documents.leann" / "manifest.json"
+    stored = {i["name"]: i for i in json.loads(run(root, env, "list", "--json").stdout)}["stored"]
+    assert not stored["is_recompute"] and json.loads(manifest.read_text())["files"].get("embeddings")
+    assert run(root, env, "reindex", "stored").returncode == 0
+    after = {i["name"]: i for i in json.loads(run(root, env, "list", "--json").stdout)}["stored"]
+    assert after["is_recompute"] and not json.loads(manifest.read_text())["files"].get("embeddings")
+    assert run(root, env, "remove", "stored", "--yes").returncode == 0
+
     refused = run(root, env, "remove", "docs")
     assert refused.returncode == 1 and "--yes" in refused.stderr
     assert run(root, env, "remove", "docs", "--yes").returncode == 0
