@@ -232,7 +232,11 @@ def discover(
                 seen.add(root)
                 yield root
             continue
-        rules = _ancestor_rules(root).child(root)
+        outer = _ancestor_rules(root)
+        if outer.ignored(root, True):
+            # The folder was named explicitly: the user wants it even if the repository ignores it.
+            outer = _IgnoreRules()
+        rules = outer.child(root)
         yield from _walk(root, rules, include_hidden, accept, skips, seen)
 
 

@@ -122,6 +122,18 @@ def test_discover_respects_gitignore_hidden_types_and_binaries(tmp_path):
     assert ".secret.md" in with_hidden and "private.md" not in with_hidden
 
 
+def test_enclosing_repository_rules_apply_unless_the_folder_itself_is_ignored(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("cache/\n*.tmp.md\n")
+    (tmp_path / "docs" / "cache").mkdir(parents=True)
+    (tmp_path / "docs" / "a.md").write_text("a")
+    (tmp_path / "docs" / "b.tmp.md").write_text("b")
+    (tmp_path / "docs" / "cache" / "c.md").write_text("c")
+    assert [p.name for p in discover([tmp_path / "docs"])] == ["a.md"]
+    # Named explicitly, an ignored folder is indexed (its own .gitignore files still count).
+    assert [p.name for p in discover([tmp_path / "docs" / "cache"])] == ["c.md"]
+
+
 def test_missing_docs_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         list(discover([tmp_path / "nope"]))
