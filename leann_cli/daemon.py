@@ -1,0 +1,398 @@
+"""A background process that keeps the embedding model and open indexes warm for the CLI.
+
+``leann search`` starts it on demand and sends it the query over a Unix socket in a private
+folder (mode 0700; no TCP port, so nothing on the network can reach it). It serves one request at
+a time, exits after ``idle_timeout`` seconds without one, on ``leann daemon stop`` or on SIGTERM,
+and removes its socket when it goes. It is started in its own session with stdin from
+``/dev/null`` and stdout/stderr to a log file in that folder, so it never holds the caller's
+terminal or pipes (a caller reading ``leann search``'s output sees EOF when the CLI exits).
+
+Protocol: one JSON object per connection and line, answered by one JSON object and line:
+``{"op": "ping"}``, ``{"op": "search", "index": PATH, "query": ..., options}``,
+``{"op": "embed", "model": NAME, "texts": [...]}``, ``{"op": "stop"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+DEFAULT_IDLE_TIMEOUT = 900.0  # seconds, as LEANN's daemon TTL
+SOCKET_NAME = "daemon.sock"
+LOG_NAME = "daemon.log"
+_START_TIMEOUT = 120.0
+_MAX_REQUEST = 64 << 20
+
+
+class DaemonUnavailable(RuntimeError):
+    """No daemon answers on the socket."""
+
+
+def supported() -> bool:
+    return hasattr(socket, "AF_UNIX") and os.name == "posix"
+
+
+def runtime_dir() -> Path:
+    """The daemon's private folder: ``$LEANN_DAEMON_DIR``, else ``$XDG_RUNTIME_DIR/leann``, else
+    ``~/.leann/run``."""
+    env = os.environ.get("LEANN_DAEMON_DIR")
+    if env:
+        path = Path(env)
+    elif os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "leann"
+    else:
+        path = Path.home() / ".leann" / "run"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    return path
+
+
+def socket_path() -> Path:
+    return runtime_dir() / SOCKET_NAME
+
+
+# ---------------------------------------------------------------------------- client
+
+
+def _recv_line(conn: socket.socket) -> bytes:
+    buf = bytearray()
+    while True:
+        part = conn.recv(1 << 16)
+        if not part:
+            break
+        buf += part
+        if buf.endswith(b"\n") or len(buf) > _MAX_REQUEST:
+            break
+    return bytes(buf)
+
+
+def request(
+    message: dict[str, Any], *, timeout: float | None = None, path: Path | None = None
+) -> dict[str, Any]:
+    """Send one request to the daemon and return its answer (``DaemonUnavailable`` if none runs)."""
+    path = path or socket_path()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.settimeout(timeout)
+    try:
+        try:
+            conn.connect(str(path))
+        except OSError as e:
+            raise DaemonUnavailable(f"no daemon at {path}: {e}") from e
+        conn.sendall(json.dumps(message).encode("utf-8") + b"\n")
+        data = _recv_line(conn)
+    finally:
+        conn.close()
+    if not data:
+        raise DaemonUnavailable("the daemon closed the connection without an answer")
+    reply = json.loads(data)
+    if not isinstance(reply, dict):
+        raise DaemonUnavailable("the daemon sent a malformed answer")
+    return reply
+
+
+def ping(path: Path | None = None) -> dict[str, Any] | None:
+    try:
+        reply = request({"op": "ping"}, timeout=5.0, path=path)
+    except (DaemonUnavailable, OSError, ValueError):
+        return None
+    return reply if reply.get("ok") else None
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The daemon runs from "/" (so it holds no project folder): make the import path absolute.
+    package_root = str(Path(__file__).resolve().parents[1])
+    parts = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([package_root, *[p for p in parts if p != package_root]])
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    return env
+
+
+def ensure_running(idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> dict[str, Any]:
+    """Return the running daemon's ping answer, starting the daemon first if none answers.
+
+    A daemon of another version is stopped and replaced. Concurrent callers are serialised by a
+    lock file, so only one daemon is started.
+    """
+    folder = runtime_dir()
+    sock = folder / SOCKET_NAME
+    info = ping(sock)
+    if info and info.get("version") == __version__:
+        return info
+    import fcntl
+
+    with open(folder / "daemon.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        info = ping(sock)
+        if info and info.get("version") == __version__:
+            return info
+        if info:
+            stop(sock)
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()
+        log = open(folder / LOG_NAME, "ab")
+        try:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "leann_cli.daemon",
+                    "--socket",
+                    str(sock),
+                    "--idle-timeout",
+                    str(idle_timeout),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd="/",
+                env=_child_env(),
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            info = ping(sock)
+            if info:
+                return info
+            if proc.poll() is not None:
+                tail = _log_tail(folder / LOG_NAME)
+                raise DaemonUnavailable(
+                    f"the leann daemon exited at start (status {proc.returncode}): {tail}"
+                )
+            time.sleep(0.02)
+        raise DaemonUnavailable(
+            f"the leann daemon did not answer within {_START_TIMEOUT:.0f} s; see {folder / LOG_NAME}"
+        )
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no log"
+
+
+def stop(path: Path | None = None, timeout: float = 10.0) -> bool:
+    """Ask the daemon to exit; True when one was running. Waits until its socket is gone."""
+    path = path or socket_path()
+    try:
+        request({"op": "stop"}, timeout=timeout, path=path)
+    except (DaemonUnavailable, OSError, ValueError):
+        return False
+    deadline = time.monotonic() + timeout
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return True
+
+
+class DaemonEmbedder:
+    """An :class:`~leann_engine.Embedder` that embeds through the running daemon's warm model."""
+
+    def __init__(self, model: str, path: Path | None = None) -> None:
+        self._model = model
+        self._path = path
+        reply = self._call(["dimension probe"])
+        self.name: str = reply["name"]
+        self.dimension: int = int(reply["dimension"])
+
+    def _call(self, texts: list[str]) -> dict[str, Any]:
+        reply = request({"op": "embed", "model": self._model, "texts": texts}, path=self._path)
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error", "the daemon could not embed"))
+        return reply
+
+    def embed(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        reply = self._call(list(texts))
+        flat = np.frombuffer(base64.b64decode(reply["vectors"]), dtype="<f4")
+        return flat.reshape(len(texts), int(reply["dimension"])).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------- server
+
+
+class _Server:
+    def __init__(self, sock_path: Path, idle_timeout: float) -> None:
+        self.sock_path = sock_path
+        self.idle_timeout = idle_timeout
+        self.searchers: dict[str, Any] = {}
+        self.running = True
+        self.started = time.time()
+        self.requests = 0
+        self.active = 0
+        self.last = time.monotonic()
+        self.state_lock = threading.Lock()
+        self.work_lock = threading.Lock()
+
+    def _searcher(self, index: str) -> Any:
+        from leann_engine import LeannSearcher
+
+        path = Path(index)
+        if not (path / "manifest.json").exists():
+            old = self.searchers.pop(index, None)
+            if old is not None:
+                old[1].close()
+            raise FileNotFoundError(f"no index at {path}")
+        from .config import index_identity
+
+        ident = index_identity(path)
+        cached = self.searchers.get(index)
+        if cached is not None and cached[0] != ident:  # removed and built again: reopen
+            cached[1].close()
+            cached = None
+        if cached is None:
+            cached = self.searchers[index] = (ident, LeannSearcher(path))
+        return cached[1]
+
+    def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
+        op = msg.get("op")
+        if op == "ping":
+            return {
+                "ok": True,
+                "version": __version__,
+                "pid": os.getpid(),
+                "uptime_s": round(time.time() - self.started, 1),
+                "requests": self.requests,
+                "indexes": sorted(self.searchers),
+                "idle_timeout_s": self.idle_timeout,
+            }
+        if op == "stop":
+            self.running = False
+            return {"ok": True}
+        if op == "search":
+            from .config import DEFAULT_MODE
+            from .query import result_dicts, run_search
+
+            searcher = self._searcher(str(msg["index"]))
+            t = time.perf_counter()
+            results = run_search(
+                searcher,
+                msg["query"],
+                top_k=msg.get("top_k", 5),
+                complexity=msg.get("complexity", 64),
+                mode=msg.get("mode", DEFAULT_MODE),
+                rerank=msg.get("rerank") or None,
+                filters=msg.get("filters"),
+                grep=bool(msg.get("grep", False)),
+            )
+            stats = results.stats
+            return {
+                "ok": True,
+                "results": result_dicts(results),
+                "engine_s": time.perf_counter() - t,
+                "stats": {"recomputed": stats.recomputed, "visited": stats.visited, "model_s": stats.model_s},
+            }
+        if op == "embed":
+            from leann_engine.embedding import make_embedder
+
+            emb = make_embedder(str(msg["model"]))
+            import numpy as np
+
+            vecs = np.ascontiguousarray(emb.embed(list(msg["texts"])), dtype="<f4")
+            return {
+                "ok": True,
+                "name": emb.name,
+                "dimension": int(vecs.shape[1]) if vecs.ndim == 2 and vecs.shape[0] else int(emb.dimension),
+                "vectors": base64.b64encode(vecs.tobytes()).decode("ascii"),
+            }
+        raise ValueError(f"unknown op {op!r}")
+
+    def serve(self) -> None:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            listener.bind(str(self.sock_path))
+        finally:
+            os.umask(old_umask)
+        listener.listen(16)
+        listener.settimeout(min(1.0, self.idle_timeout))
+        self.last = time.monotonic()
+        print(f"leann daemon {__version__} pid {os.getpid()} on {self.sock_path}", flush=True)
+        try:
+            while self.running:
+                if self.active == 0 and time.monotonic() - self.last > self.idle_timeout:
+                    print(f"idle for {self.idle_timeout:.0f} s: exiting", flush=True)
+                    break
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with self.state_lock:
+                    self.active += 1
+                # A thread per connection, so a ping is answered while a search runs; the
+                # engine work itself is serialised by work_lock.
+                threading.Thread(target=self._serve_one, args=(conn,), daemon=True).start()
+        finally:
+            listener.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.sock_path.unlink()
+            with self.work_lock:
+                for _ident, s in self.searchers.values():
+                    with contextlib.suppress(Exception):
+                        s.close()
+
+    def _serve_one(self, conn: socket.socket) -> None:
+        try:
+            with conn:
+                conn.settimeout(None)
+                try:
+                    msg = json.loads(_recv_line(conn))
+                    if not isinstance(msg, dict):
+                        raise ValueError("request must be a JSON object")
+                    self.requests += 1
+                    if msg.get("op") in ("ping", "stop"):
+                        reply = self.handle(msg)
+                    else:
+                        with self.work_lock:
+                            reply = self.handle(msg)
+                except Exception as e:  # every failure goes back to the caller as one line
+                    reply = {"ok": False, "error": str(e) or type(e).__name__, "type": type(e).__name__}
+                with contextlib.suppress(OSError):
+                    conn.sendall(json.dumps(reply).encode("utf-8") + b"\n")
+        finally:
+            with self.state_lock:
+                self.active -= 1
+                self.last = time.monotonic()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m leann_cli.daemon", description="leann's warm-model daemon"
+    )
+    parser.add_argument("--socket", type=Path, default=None)
+    parser.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT)
+    args = parser.parse_args(argv)
+    server = _Server(args.socket or socket_path(), max(1.0, args.idle_timeout))
+
+    def on_term(_sig: int, _frame: Any) -> None:
+        server.running = False
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    server.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
