@@ -284,5 +284,6 @@ class LeannIndex(LeannSearcher):
                 previous=m,
                 tokenizer=index_tokenizer(m) if flags.get("keyword_index", True) else None,
                 embedder=self.embedder if flags.get("calibrate", True) else None,
+                calibration=m.get("calibration"),
             )
             self.refresh()

@@ -133,12 +133,14 @@ def write_index(
     previous: dict[str, Any] | None,
     tokenizer: Tokenizer | None = None,
     embedder: Embedder | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
     Must be called under the write lock. ``vectors`` are already normalised for cosine.
     ``tokenizer`` (``None``: no keyword index) tokenizes the passages for BM25; ``embedder``,
-    when given, calibrates the hybrid fusion (:mod:`leann_engine.calibrate`).
+    when given, calibrates the hybrid fusion (:mod:`leann_engine.calibrate`) unless a
+    ``calibration`` from before is passed on (compaction keeps the one it has).
     """
     gen = int(previous["generation"]) + 1 if previous else 1
     t0 = time.perf_counter()
@@ -178,7 +180,8 @@ def write_index(
             "data_crc": 0,
         },
         "keyword": {"tokenizer": tokenizer.config()} if tokenizer is not None else None,
-        "calibration": probe_dense(embedder, texts, vectors, metric) if embedder is not None else None,
+        "calibration": calibration
+        or (probe_dense(embedder, texts, vectors, metric) if embedder is not None else None),
         "hybrid": {"keyword_index": tokenizer is not None, "calibrate": embedder is not None},
         "files": files,
         "checksums": checksums,
