@@ -22,13 +22,17 @@ class SearchResult:
 
 @dataclass
 class SearchStats:
-    """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph."""
+    """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph.
+
+    ``cached``: embeddings taken from the hub cache or the in-process LRU instead of the model.
+    """
 
     visited: int = 0
     recomputed: int = 0
     model_s: float = 0.0
     graph_s: float = 0.0
     delta_scanned: int = 0
+    cached: int = 0
     strategy: str = "graph"
 
     @property
