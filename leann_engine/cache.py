@@ -84,7 +84,7 @@ def hub_rows(graph: Graph, mb: float, dim: int) -> np.ndarray:
     Upper-level nodes first (every walk descends through them), highest level first, then the
     remaining nodes by degree.
     """
-    budget = int(mb * (1 << 20)) // (2 * dim)
+    budget = int(mb * (1 << 20)) // (2 * dim + 4)  # a float16 vector and its int32 row
     if budget <= 0 or graph.n == 0:
         return np.zeros(0, dtype=np.int64)
     picked: list[int] = []

@@ -94,7 +94,9 @@ def beam_search(
         found, _ = beam_search(
             graph, approx, ef=ef, accept=accept, batch_size=batch_size, beam_width=beam_width
         )
-        take = np.asarray([v for _, v in found[: max(1, math.ceil(keep_ratio * ef))]], dtype=np.int64)
+        # The epsilon keeps float noise (1 - 0.8 = 0.19999...) from adding one more node.
+        n_take = max(1, math.ceil(keep_ratio * ef - 1e-9))
+        take = np.asarray([v for _, v in found[:n_take]], dtype=np.int64)
         if not take.size:
             return [], 0
         exact = np.asarray(score(take), dtype=np.float64)

@@ -354,7 +354,7 @@ class LeannSearcher:
             stats.strategy = f"two-level/{strategy}"
             if strategy == "global":
                 # The approximate queue is 1/keep times longer; its best ef are re-embedded.
-                walk = {**walk, "ef": math.ceil(walk["ef"] / keep)}
+                walk = {**walk, "ef": math.ceil(walk["ef"] / keep - 1e-9)}
             found, stats.visited = beam_search(
                 snap.graph, score, accept=accept, approx=approx, keep_ratio=keep, strategy=strategy, **walk
             )
