@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from .graph import normalize_rows
 from .index import LeannIndex
 from .segment import GraphParams
 from .storage import write_lock
+from .tokenize import Tokenizer
 from .writer import (
     check_metric,
     embed_all,
@@ -44,6 +46,9 @@ class LeannBuilder:
             default 12; ``None`` keeps HNSW's lists as they are.
         hub_fraction: share of nodes, highest degree first, that keep ``graph_degree``.
         metric: ``"cosine"`` (default) or ``"mips"`` (raw inner product).
+        stopwords: stop words left out of the BM25 keyword index: ``None`` (default, keep
+            all), a language code (``"en"``, ``"ja"``, ``"zh"``, comma-separated for several),
+            or a collection of words. Queries are tokenized the same way.
         show_progress: progress bars for embedding (off by default in library use).
         pq_bytes: bytes of product-quantization code kept per passage for the two-level
             search (default 32: about 2% of a float32 index of 384-d vectors, plus float16
@@ -66,6 +71,7 @@ class LeannBuilder:
         pruned_degree: int | None = 12,
         hub_fraction: float = 0.02,
         metric: str = "cosine",
+        stopwords: str | Iterable[str] | None = None,
         show_progress: bool = False,
         num_threads: int = -1,
         pq_bytes: int | None = 32,
@@ -87,8 +93,8 @@ class LeannBuilder:
             else:
                 raise ValueError(
                     f"unknown LeannBuilder option {key!r}; known: is_recompute, is_compact, graph_degree, "
-                    "build_complexity, pruned_degree, hub_fraction, metric, show_progress, num_threads, pq_bytes, "
-                    "hub_cache_mb"
+                    "build_complexity, pruned_degree, hub_fraction, metric, stopwords, show_progress, num_threads, "
+                    "pq_bytes, hub_cache_mb"
                 )
         for name, value, low in (
             ("graph_degree", graph_degree, 4),
@@ -108,6 +114,7 @@ class LeannBuilder:
             raise ValueError(f"hub_fraction must be within [0, 1], got {hub_fraction!r}")
         self.backend_name = backend_name
         self.metric = check_metric(metric)
+        self.tokenizer = Tokenizer(stopwords)
         self.embedder = make_embedder(embedding_model)
         self.dimensions = dimensions
         self.is_recompute = bool(is_recompute)
@@ -198,6 +205,7 @@ class LeannBuilder:
                 is_recompute=self.is_recompute,
                 is_compact=self.is_compact,
                 previous=previous,
+                tokenizer=self.tokenizer,
             )
         return str(path)
 

@@ -11,16 +11,23 @@ from __future__ import annotations
 import numpy as np
 
 
-def encode_varints(values: np.ndarray) -> bytes:
-    """LEB128-encode non-negative integers (uint64) into bytes."""
+def varint_sizes(values: np.ndarray) -> np.ndarray:
+    """Bytes each non-negative integer takes as a LEB128 varint."""
     v = np.asarray(values, dtype=np.uint64)
-    if v.size == 0:
-        return b""
     nbytes = np.ones(v.shape, dtype=np.int64)
     rest = v >> np.uint64(7)
     while rest.any():
         nbytes += rest > 0
         rest >>= np.uint64(7)
+    return nbytes
+
+
+def encode_varints(values: np.ndarray) -> bytes:
+    """LEB128-encode non-negative integers (uint64) into bytes."""
+    v = np.asarray(values, dtype=np.uint64)
+    if v.size == 0:
+        return b""
+    nbytes = varint_sizes(v)
     total = int(nbytes.sum())
     out = np.empty(total, dtype=np.uint8)
     starts = np.concatenate(([0], np.cumsum(nbytes)[:-1]))
@@ -35,7 +42,7 @@ def encode_varints(values: np.ndarray) -> bytes:
     return out.tobytes()
 
 
-def decode_varints(data: bytes | np.ndarray, count: int) -> np.ndarray:
+def decode_varints(data: bytes | bytearray | memoryview | np.ndarray, count: int) -> np.ndarray:
     """Decode exactly ``count`` LEB128 integers; raises ValueError if the stream does not fit."""
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
     if count == 0:

@@ -27,6 +27,7 @@ from .storage import (
     write_file,
     write_lock,
 )
+from .tokenize import index_tokenizer
 from .writer import embed_all, prepare_passages, write_index
 
 
@@ -73,8 +74,11 @@ class LeannIndex(LeannSearcher):
         compact_min_rows: int = 1024,
         show_progress: bool = False,
         lock_timeout: float = 60.0,
+        **search_defaults: Any,
     ) -> None:
-        super().__init__(index_path, embedding, enable_warmup=enable_warmup)
+        """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``) are the defaults of
+        :meth:`search`, as for :class:`~leann_engine.LeannSearcher`."""
+        super().__init__(index_path, embedding, enable_warmup=enable_warmup, **search_defaults)
         self.lock_timeout = float(lock_timeout)
         if not 0 < compact_ratio:
             raise ValueError(f"compact_ratio must be > 0, got {compact_ratio!r}")
@@ -269,5 +273,6 @@ class LeannIndex(LeannSearcher):
                 is_recompute=recompute,
                 is_compact=bool(m.get("is_compact", True)),
                 previous=m,
+                tokenizer=index_tokenizer(m),
             )
             self.refresh()

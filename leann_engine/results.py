@@ -24,6 +24,8 @@ class SearchResult:
 class SearchStats:
     """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph.
 
+    Also the mode used, the dense weight a hybrid fusion chose, the keyword stage's time and
+    number of matching passages, and the reranker's time (``graph_s`` includes these two).
     ``cached``: embeddings taken from the hub cache or the in-process LRU instead of the model.
     """
 
@@ -34,6 +36,11 @@ class SearchStats:
     delta_scanned: int = 0
     cached: int = 0
     strategy: str = "graph"
+    mode: str = "dense"
+    alpha: float | None = None
+    keyword_s: float = 0.0
+    keyword_matches: int = 0
+    rerank_s: float = 0.0
 
     @property
     def total_s(self) -> float:

@@ -5,23 +5,30 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .bm25 import bm25_scores
 from .cache import EmbeddingLRU
 from .embedding import Embedder, embed_checked, make_embedder
 from .filters import MetadataFilters, compile_filter, filter_key
+from .fusion import FusionFn, adaptive_alpha, resolve_fusion
 from .graph import normalize_rows
+from .grep import grep_rows
 from .pq import adc_scores
+from .rerank import ExactReranker, Reranker, make_reranker
 from .results import SearchResult, SearchResults, SearchStats
 from .search import beam_search
 from .snapshot import Snapshot
 from .storage import manifest_stamp
 
 DEFAULT_COMPLEXITY = 64
+MODES = ("dense", "bm25", "hybrid")
+# Candidates each ranking contributes to a hybrid fusion.
+FUSION_DEPTH = 50
 # Two-level search: share of the approximate (PQ) queue that is not re-embedded. With 32-byte
 # codes on 20,000 MiniLM chunks, 0.8 at complexity 32 gave recall@3 0.955 with 32 passages
 # re-embedded per query (benchmarks/bench_speed.py; README "Search parameters").
@@ -110,6 +117,16 @@ def _prune_args(prune_ratio: float | None, strategy: str) -> tuple[float | None,
     return (None if prune_ratio is None else float(prune_ratio)), strategy
 
 
+def _top_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best rows with a positive score, best first (ties: lower row first)."""
+    rows = np.flatnonzero(scores > 0)
+    if rows.size > k:
+        part = np.argpartition(-scores[rows], k - 1)[:k]
+        rows = rows[part]
+    order = np.lexsort((rows, -scores[rows]))
+    return [(int(rows[i]), float(scores[rows[i]])) for i in order]
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -128,6 +145,7 @@ class LeannSearcher:
 
     The embedding model named in the index manifest is loaded on first use (once per process);
     ``embedding=`` takes any object with ``name``, ``dimension`` and ``embed(texts)`` instead.
+    ``mode``, ``alpha``, ``fusion`` and ``rerank`` set the defaults of :meth:`search`.
     The searcher follows the index: a commit by a writer (another process included) is picked
     up at the next call.
     """
@@ -139,7 +157,24 @@ class LeannSearcher:
         *,
         enable_warmup: bool = False,
         embedding_cache_mb: float = 16.0,
+        mode: str = "dense",
+        alpha: float | None = None,
+        fusion: str | FusionFn = "rrf",
+        rerank: bool | str | Reranker | None = None,
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
+        resolve_fusion(fusion)
+        if alpha is not None and (
+            isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
+        ):
+            raise ValueError(f"alpha must be a number in [0, 1] or None (adaptive), got {alpha!r}")
+        self.default_mode = mode
+        self.default_alpha = alpha
+        self.default_fusion: str | FusionFn = fusion
+        self.default_rerank = rerank
+        if rerank not in (None, False, True):
+            make_reranker(rerank)  # type: ignore[arg-type]
         self.path = Path(index_path)
         # Embeddings recomputed by earlier queries, reused by later ones (16 MB: ~10,000 x 384-d).
         self._lru = EmbeddingLRU(embedding_cache_mb)
@@ -235,26 +270,50 @@ class LeannSearcher:
 
     def search(
         self,
-        query: str,
+        query: str | None,
         top_k: int = 5,
         complexity: int = DEFAULT_COMPLEXITY,
         metadata_filters: MetadataFilters | None = None,
         *,
+        mode: str | None = None,
+        alpha: float | None = None,
+        fusion: str | FusionFn | None = None,
+        rerank: bool | str | Reranker | None = None,
+        rerank_top_n: int | None = None,
+        use_grep: bool = False,
+        grep_ignore_case: bool = False,
+        grep_regex: bool = False,
+        query_embedding: Sequence[float] | np.ndarray | None = None,
         recompute_embeddings: bool | None = None,
         batch_size: int = 0,
         beam_width: int = 1,
         prune_ratio: float | None = None,
         pruning_strategy: str = "global",
     ) -> SearchResults:
-        """Return the ``top_k`` passages most similar to ``query``, best first.
+        """Return the ``top_k`` passages that best answer ``query``, best first.
 
         Args:
             query: the question or keywords.
             top_k: how many results; fewer only when fewer passages match.
             complexity: the search queue length (HNSW's ``ef``; at least ``top_k`` is used).
                 Higher finds more of the true nearest neighbours and re-embeds more passages.
-            metadata_filters: ``{"key": {"op": value}}`` conditions, applied during the search
-                so that ``top_k`` matches come back whenever that many exist.
+            metadata_filters: ``{"key": {"op": value}}`` conditions (see
+                :mod:`leann_engine.filters`), applied in every mode before the top ``k`` are
+                taken, so ``top_k`` matches come back whenever that many exist.
+            mode: ``"dense"`` (embedding similarity; the default unless the searcher was
+                opened with another), ``"bm25"`` (keywords) or ``"hybrid"`` (both, fused).
+            alpha: weight of the dense ranking in a hybrid fusion, in [0, 1]; ``None`` (the
+                default) adapts it per query (:func:`leann_engine.fusion.adaptive_alpha`).
+            fusion: ``"rrf"`` (default), ``"blend"``, or a callable, see :mod:`leann_engine.fusion`.
+            rerank: re-order the best ``rerank_top_n`` candidates: ``True`` or ``"exact"``
+                (cosine with the index's embedding model, no extra model), a cross-encoder
+                model name or local path, or a :class:`~leann_engine.rerank.Reranker`.
+            rerank_top_n: candidates the reranker sees (default ``max(top_k, 20)``).
+            use_grep: return only passages that contain ``query`` literally (LEANN's grep),
+                best keyword score first; ``grep_ignore_case`` and ``grep_regex`` (``query``
+                is a Python regular expression) widen the match.
+            query_embedding: a query vector to use instead of embedding ``query`` (dense and
+                hybrid modes); ``query`` may then be ``None`` in dense mode.
             recompute_embeddings: ``None`` uses stored embeddings when the index has them and
                 recomputes otherwise; ``True`` always recomputes; ``False`` requires stored ones.
             batch_size: gather at least this many new nodes per model call (dynamic batching);
@@ -268,8 +327,20 @@ class LeannSearcher:
                 walks on exact scores only. Ignored (exact walk) on an index without codes.
             pruning_strategy: ``"global"`` (above) or ``"local"``: walk on exact scores and
                 re-embed only the best ``1 - prune_ratio`` of each step's new neighbours.
+
+        Scores: cosine similarity (or inner product for ``metric="mips"``) in dense mode, BM25
+        in bm25 mode and for grep, the fused score in hybrid mode, the reranker's score after a
+        rerank. Higher is better in every case.
         """
-        if not isinstance(query, str):
+        mode = self.default_mode if mode is None else mode
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
+        if query is None:
+            if query_embedding is None or mode != "dense" or use_grep:
+                raise ValueError(
+                    "query must be a string (it may be None only with query_embedding in dense mode)"
+                )
+        elif not isinstance(query, str):
             raise ValueError(f"query must be a string, got {type(query).__name__}")
         top_k = _positive_int("top_k", top_k)
         complexity = _positive_int("complexity", complexity)
@@ -277,27 +348,199 @@ class LeannSearcher:
             raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
         beam_width = _positive_int("beam_width", beam_width)
         prune = _prune_args(prune_ratio, pruning_strategy)
+        alpha = self.default_alpha if alpha is None else alpha
+        if alpha is not None and (
+            isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
+        ):
+            raise ValueError(f"alpha must be a number in [0, 1] or None (adaptive), got {alpha!r}")
+        fuse = resolve_fusion(self.default_fusion if fusion is None else fusion)
+        reranker = self._reranker(rerank)
+        n_first = top_k
+        if reranker is not None:
+            n_first = max(
+                top_k, _positive_int("rerank_top_n", rerank_top_n) if rerank_top_n is not None else 20
+            )
         predicate = compile_filter(metadata_filters)
         self.refresh()
         snap = self._snap
-        stats = SearchStats()
-        stored = self._stored_vectors(snap, recompute_embeddings)
+        stats = SearchStats(mode="grep" if use_grep else mode)
         t_start = time.perf_counter()
-        q = self.embed_query(query)
-        stats.model_s += time.perf_counter() - t_start
-        score = _Scorer(snap, q, self.embedder, stored, stats, self._lru)
-
         mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
-        walk = {"ef": max(complexity, top_k), "batch_size": batch_size, "beam_width": beam_width}
-        hits = self._search_base(snap, score, mask, walk, stats, prune)
-        hits += self._search_delta(snap, q, mask, stats)
-        hits.sort(key=lambda h: -h[0])
+        exact: dict[int, float] = {}
+        qvec: np.ndarray | None = None
+
+        def dense(k: int) -> list[tuple[int, float]]:
+            nonlocal qvec
+            if qvec is None:
+                qvec = self._query_vector(query, query_embedding, stats)
+            found = self._dense(
+                snap, qvec, k, complexity, mask, recompute_embeddings, batch_size, beam_width, stats, prune
+            )
+            exact.update(found)
+            return found
+
+        if use_grep:
+            assert query is not None
+            hits = self._grep(snap, query, mask, n_first, grep_ignore_case, grep_regex, stats)
+        elif mode == "dense":
+            hits = dense(n_first)
+        elif mode == "bm25":
+            assert query is not None
+            hits = self._keyword(snap, query, mask, n_first, stats)
+        else:
+            assert query is not None
+            depth = max(n_first, FUSION_DEPTH)
+            d_hits = dense(depth)
+            k_hits = self._keyword(snap, query, mask, depth, stats)
+            a = adaptive_alpha(d_hits, k_hits) if alpha is None else float(alpha)
+            stats.alpha = a
+            hits = fuse(d_hits, k_hits, a)[:n_first]
+        if reranker is not None and hits:
+            t = time.perf_counter()
+            rows = [r for r, _ in hits]
+            if isinstance(reranker, ExactReranker):
+                if qvec is None:
+                    qvec = self._query_vector(query, query_embedding, stats)
+                missing = [r for r in rows if r not in exact]
+                if missing:
+                    exact.update(zip(missing, self._exact_scores(snap, qvec, missing, stats).tolist()))
+                scores = [exact[r] for r in rows]
+            else:
+                assert query is not None
+                scores = [float(x) for x in reranker.score(query, snap.texts(rows))]
+            hits = sorted(zip(rows, scores), key=lambda h: (-h[1], h[0]))
+            stats.rerank_s = time.perf_counter() - t
         top = hits[:top_k]
-        records = snap.records([r for _, r in top])
-        results = [_result(rec, s) for (s, _), rec in zip(top, records)]
+        records = snap.records([r for r, _ in top])
+        results = [_result(rec, s) for (_, s), rec in zip(top, records)]
         stats.graph_s = time.perf_counter() - t_start - stats.model_s
         self.last_stats = stats
         return SearchResults(results, stats)
+
+    # ------------------------------------------------------------------ retrieval stages
+
+    def _query_vector(
+        self, query: str | None, query_embedding: Sequence[float] | np.ndarray | None, stats: SearchStats
+    ) -> np.ndarray:
+        if query_embedding is None:
+            assert query is not None
+            t = time.perf_counter()
+            q = self.embed_query(query)
+            stats.model_s += time.perf_counter() - t
+            return q
+        dim = int(self._snap.manifest["dimensions"])
+        try:
+            q = np.asarray(query_embedding, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"query_embedding must be a sequence of {dim} numbers: {e}") from None
+        if q.shape != (dim,) or not np.isfinite(q).all():
+            raise ValueError(f"query_embedding must be {dim} finite numbers, got shape {q.shape}")
+        return normalize_rows(q[None, :])[0] if self._snap.metric == "cosine" else q
+
+    def _dense(
+        self,
+        snap: Snapshot,
+        q: np.ndarray,
+        k: int,
+        complexity: int,
+        mask: np.ndarray,
+        recompute: bool | None,
+        batch_size: int,
+        beam_width: int,
+        stats: SearchStats,
+        prune: tuple[float | None, str] = (None, "global"),
+    ) -> list[tuple[int, float]]:
+        stored = self._stored_vectors(snap, recompute)
+        score = _Scorer(snap, q, self.embedder, stored, stats, self._lru)
+        walk = {"ef": max(complexity, k), "batch_size": batch_size, "beam_width": beam_width}
+        found = self._search_base(snap, score, mask, walk, stats, prune)
+        found += self._search_delta(snap, q, mask, stats)
+        found.sort(key=lambda h: -h[0])
+        return [(r, s) for s, r in found[:k]]
+
+    def _exact_scores(self, snap: Snapshot, q: np.ndarray, rows: list[int], stats: SearchStats) -> np.ndarray:
+        n_base = snap.base.n
+        out = np.empty(len(rows), dtype=np.float32)
+        idx = np.asarray(rows, dtype=np.int64)
+        in_base = idx < n_base
+        if in_base.any():
+            score = _Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
+            out[in_base] = score(idx[in_base])
+        if (~in_base).any():
+            out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base] @ q
+        return out
+
+    def _keyword(
+        self, snap: Snapshot, query: str, mask: np.ndarray, k: int, stats: SearchStats
+    ) -> list[tuple[int, float]]:
+        t = time.perf_counter()
+        scores = bm25_scores(snap.keyword_segments(), snap.tokenizer(query), ~snap.dead)
+        scores[~mask] = 0.0
+        hits = _top_positive(scores, k)
+        stats.keyword_s += time.perf_counter() - t
+        stats.keyword_matches = int(np.count_nonzero(scores))
+        return hits
+
+    def _grep(
+        self,
+        snap: Snapshot,
+        query: str,
+        mask: np.ndarray,
+        k: int,
+        ignore_case: bool,
+        regex: bool,
+        stats: SearchStats,
+    ) -> list[tuple[int, float]]:
+        t = time.perf_counter()
+        rows = grep_rows(snap.all_texts(), query, ignore_case=ignore_case, regex=regex)
+        rows = rows[mask[rows]]
+        stats.keyword_matches = int(rows.size)
+        if not rows.size:
+            stats.keyword_s += time.perf_counter() - t
+            return []
+        scores = bm25_scores(snap.keyword_segments(), snap.tokenizer(query), ~snap.dead)[rows]
+        order = np.lexsort((rows, -scores))[:k]
+        stats.keyword_s += time.perf_counter() - t
+        return [(int(rows[i]), float(scores[i])) for i in order]
+
+    def _reranker(self, rerank: bool | str | Reranker | None) -> Reranker | None:
+        choice = self.default_rerank if rerank is None else rerank
+        if choice is None or choice is False:
+            return None
+        if choice is True:
+            choice = self.default_rerank if isinstance(self.default_rerank, (str, Reranker)) else "exact"
+        return make_reranker(choice)
+
+    def passage_embeddings(self, ids: Iterable[str]) -> np.ndarray:
+        """Embeddings of the given passages (stored ones, or recomputed), one row per id.
+
+        Rows are unit-normalised for a cosine index, as searches score them. Unknown ids raise
+        ``KeyError``.
+        """
+        self.refresh()
+        snap = self._snap
+        wanted = [str(i) for i in ids]
+        missing = [i for i in wanted if i not in snap.row_of]
+        if missing:
+            raise KeyError(f"no passage with id {missing[0]!r} in {self.path}")
+        rows = [snap.row_of[i] for i in wanted]
+        dim = snap.dimension
+        out = np.zeros((len(rows), dim), dtype=np.float32)
+        n_base = snap.base.n
+        base_pos = [j for j, r in enumerate(rows) if r < n_base]
+        for j, r in enumerate(rows):
+            if r >= n_base:
+                out[j] = snap.delta.embeddings[r - n_base]
+        if base_pos:
+            base_rows = [rows[j] for j in base_pos]
+            if snap.base_embeddings is not None:
+                vecs = np.asarray(snap.base_embeddings[base_rows], dtype=np.float32)
+            else:
+                vecs = embed_checked(self.embedder, snap.texts(base_rows), dim)
+                if snap.metric == "cosine":
+                    vecs = normalize_rows(vecs)
+            out[base_pos] = vecs
+        return out
 
     def _stored_vectors(self, snap: Snapshot, recompute: bool | None) -> np.ndarray | None:
         """The stored base embeddings to score with, or ``None`` to recompute."""

@@ -13,11 +13,13 @@ from typing import Any
 import numpy as np
 
 from . import graph as G
+from .bm25 import encode_bm25
 from .cache import encode_hub_file, hub_rows
 from .codec import encode_varints
 from .graphfile import encode_graph
 from .pq import codebook_size, encode_pq_file, train_pq
 from .storage import EMBEDDING_DTYPE, crc_of, encode_records, gen_name, write_file
+from .tokenize import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,13 @@ def write_base(
     *,
     keep_embeddings: bool,
     compact: bool,
+    tokenizer: Tokenizer | None = None,
 ) -> tuple[dict[str, str], dict[str, int], dict[str, Any]]:
     """Write the files of a base segment; returns ``(files, checksums, graph stats)``.
 
-    Nodes are renumbered in a locality order before writing, so the passages file, the id list
-    and the optional embeddings are all in graph order.
+    Nodes are renumbered in a locality order before writing, so the passages file, the id list,
+    the keyword index (written when ``tokenizer`` is given) and the optional embeddings are all
+    in graph order.
     """
     graph = build_graph(vectors, params)
     order = G.cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
@@ -133,6 +137,11 @@ def write_base(
     # Record lengths as varints (about 2 bytes a passage); readers rebuild the offsets by cumsum.
     write_file(path / files["base_offsets"], encode_varints(np.diff(offsets)))
     write_file(path / files["base_ids"], json.dumps([ids[i] for i in idx], ensure_ascii=False).encode())
+    if tokenizer is not None:
+        files["bm25"] = gen_name("base", gen, "bm25")
+        write_file(
+            path / files["bm25"], encode_bm25(tokenizer.tokenize_many([texts[i] for i in idx]), tokenizer)
+        )
     if keep_embeddings:
         files["embeddings"] = gen_name("base", gen, "f32")
         write_file(

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .bm25 import FilePostings, MemoryPostings, Postings
 from .cache import read_hub_file
 from .filters import Predicate
 from .graph import Graph
@@ -24,6 +25,7 @@ from .storage import (
     read_manifest,
     read_tombstones,
 )
+from .tokenize import Tokenizer, index_tokenizer
 
 
 class Snapshot:
@@ -44,10 +46,18 @@ class Snapshot:
         self.graph: Graph
         self.base: BaseSegment
         self.base_embeddings: np.ndarray | None
-        if previous is not None and _same_base(previous.manifest, m):
+        same_base = previous is not None and _same_base(previous.manifest, m)
+        # Keyword lists and the text corpus for grep are loaded on first use, then shared by
+        # later snapshots of the same base.
+        self._base_postings: Postings | None = None
+        self._base_texts: list[str] | None = None
+        self._delta_postings: MemoryPostings | None = None
+        if previous is not None and same_base:
             self.graph, self.base = previous.graph, previous.base
             self.base_embeddings = previous.base_embeddings
             self.pq, self.hubs = previous.pq, previous.hubs
+            self._base_postings = previous._base_postings
+            self._base_texts = previous._base_texts
         else:
             self.graph = read_graph(path / m["files"]["graph"])
             self.base = BaseSegment(path, m)
@@ -72,6 +82,16 @@ class Snapshot:
                 self.row_of[rec["id"]] = r
         self._metadata: list[dict[str, Any]] | None = None
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        # The delta file is append-only, so the previous snapshot's keyword lists over it stay
+        # valid; the rows added since are tokenized on the next keyword search.
+        prev_delta = previous._delta_postings if previous is not None else None
+        if (
+            prev_delta is not None
+            and previous is not None
+            and previous.delta.data_path == self.delta.data_path
+            and prev_delta.doc_len.size <= self.delta.rows
+        ):
+            self._delta_postings = prev_delta
 
     @property
     def total_rows(self) -> int:
@@ -90,15 +110,55 @@ class Snapshot:
     def texts(self, rows: Sequence[int]) -> list[str]:
         return [rec["text"] for rec in self.records(rows)]
 
+    def _read_base(self) -> None:
+        recs = list(self.base.all_records())
+        if len(recs) != self.base.n:
+            raise_format(self.path, "the passage store's line count does not match its offsets")
+        self._metadata = [rec.get("metadata") or {} for rec in recs]
+        self._base_texts = [rec["text"] for rec in recs]
+
     def metadata(self) -> list[dict[str, Any]]:
         """Every row's metadata (loaded on the first filtered search, then kept)."""
         if self._metadata is None:
-            metas = [rec.get("metadata") or {} for rec in self.base.all_records()]
-            if len(metas) != self.base.n:
-                raise_format(self.path, "the passage store's line count does not match its offsets")
-            metas += [rec.get("metadata") or {} for rec in self.delta.records]
-            self._metadata = metas
+            self._read_base()
+            assert self._metadata is not None
+            self._metadata += [rec.get("metadata") or {} for rec in self.delta.records]
         return self._metadata
+
+    def all_texts(self) -> list[str]:
+        """Every row's text, base then delta (loaded on the first grep, then kept)."""
+        if self._base_texts is None:
+            metas = self._metadata
+            self._read_base()
+            if metas is not None:
+                self._metadata = metas
+        assert self._base_texts is not None
+        return self._base_texts + [rec["text"] for rec in self.delta.records]
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """How passages were tokenized for the keyword index (queries must match)."""
+        return index_tokenizer(self.manifest)
+
+    def keyword_segments(self) -> list[tuple[Postings, int]]:
+        """The keyword index as ``(postings, first row)`` parts: the base file, then the delta."""
+        if self._base_postings is None:
+            name = self.manifest["files"].get("bm25")
+            if name:
+                self._base_postings = FilePostings(self.path / name)
+            else:  # made before keyword indexes existed: build the lists in memory
+                self._base_postings = MemoryPostings(
+                    self.tokenizer.tokenize_many(self.all_texts()[: self.base.n])
+                )
+            if self._base_postings.doc_len.size != self.base.n:
+                raise_format(self.path, "the keyword index does not cover the passage store")
+        if self._delta_postings is None:
+            self._delta_postings = MemoryPostings()
+        have = int(self._delta_postings.doc_len.size)
+        if have < self.delta.rows:
+            new = [rec["text"] for rec in self.delta.records[have:]]
+            self._delta_postings.extend(self.tokenizer.tokenize_many(new))
+        return [(self._base_postings, 0), (self._delta_postings, self.base.n)]
 
     def live_mask(self, key: str | None, predicate: Predicate | None) -> np.ndarray:
         """Rows that are live and pass ``predicate``; cached per filter for repeated queries."""
@@ -119,7 +179,7 @@ class Snapshot:
         self.base.close()
 
 
-_BASE_FILES = ("graph", "base_data", "base_offsets", "base_ids", "embeddings", "pq", "hubs")
+_BASE_FILES = ("graph", "base_data", "base_offsets", "base_ids", "embeddings", "bm25", "pq", "hubs")
 
 
 def read_search_aids(

@@ -24,6 +24,7 @@ from .storage import (
     gen_name,
     read_manifest,
 )
+from .tokenize import Tokenizer
 
 METRICS: tuple[str, ...] = ("cosine", "mips")
 
@@ -135,15 +136,26 @@ def write_index(
     is_recompute: bool,
     is_compact: bool,
     previous: dict[str, Any] | None,
+    tokenizer: Tokenizer | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
     Must be called under the write lock. ``vectors`` are already normalised for cosine.
+    ``tokenizer`` (``None``: no keyword index) tokenizes the passages for BM25.
     """
     gen = int(previous["generation"]) + 1 if previous else 1
     t0 = time.perf_counter()
     files, checksums, gstats = write_base(
-        path, gen, ids, texts, metas, vectors, params, keep_embeddings=not is_recompute, compact=is_compact
+        path,
+        gen,
+        ids,
+        texts,
+        metas,
+        vectors,
+        params,
+        keep_embeddings=not is_recompute,
+        compact=is_compact,
+        tokenizer=tokenizer,
     )
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     manifest: dict[str, Any] = {
@@ -168,6 +180,7 @@ def write_index(
             "data_bytes": 0,
             "data_crc": 0,
         },
+        "keyword": {"tokenizer": tokenizer.config()} if tokenizer is not None else None,
         "files": files,
         "checksums": checksums,
         "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},

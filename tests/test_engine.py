@@ -71,17 +71,18 @@ def test_each_passage_is_embedded_once_per_query_in_step_batches(index):
     path, _, _ = index
     counting = WordHashEmbedder()
     s = LeannSearcher(path, counting, embedding_cache_mb=0)  # every repeat query re-embeds
-    s.search("driver module patch", top_k=5, complexity=32)
+    # prune_ratio=0.0: the exact walk, whose step batches these options shape
+    s.search("driver module patch", top_k=5, complexity=32, prune_ratio=0.0)
     passages = counting.seen[1:]  # the first text is the query
     assert len(passages) == len(set(passages)) == s.last_stats.recomputed
     one_step = counting.batches
     counting.batches, counting.seen = 0, []
-    res = s.search("driver module patch", top_k=5, complexity=32, batch_size=48)
+    res = s.search("driver module patch", top_k=5, complexity=32, batch_size=48, prune_ratio=0.0)
     assert counting.batches < one_step / 2  # bigger batches, fewer model calls
     assert len(counting.seen[1:]) == len(set(counting.seen[1:]))
-    assert res[0].id == s.search("driver module patch", top_k=5, complexity=32)[0].id
+    assert res[0].id == s.search("driver module patch", top_k=5, complexity=32, prune_ratio=0.0)[0].id
     counting.batches = 0
-    wide = s.search("driver module patch", top_k=5, complexity=32, beam_width=4)
+    wide = s.search("driver module patch", top_k=5, complexity=32, beam_width=4, prune_ratio=0.0)
     assert counting.batches < one_step / 2 and wide[0].id == res[0].id
 
 

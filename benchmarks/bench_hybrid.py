@@ -1,0 +1,196 @@
+"""Hybrid retrieval: quality of dense, BM25 and their fusions; BM25 speed and size at 100,000 chunks.
+
+Quality (``benchmarks/qa_sets.py``): an English set (Python FAQ questions against the FAQ answers
+plus distractors from the rest of the Python docs) and a Japanese and a Chinese one (manual page
+descriptions against the pages). nDCG@10 and recall@10 per configuration, through the engine's
+own ``search`` (the dense walk uses vectors embedded once with all-MiniLM-L6-v2, looked up by
+text, so that hundreds of queries do not re-embed ~900 passages each; the walk, the keyword index,
+the fusion and the rerank are the engine's).
+
+Speed: BM25 build time against the embedding time of the same chunks (the embedding rate is
+measured on a sample in the same run), size of the keyword file against the passage text, query
+p50/p95 at 100,000 linux-doc chunks; and hybrid against dense latency with real recomputation.
+
+    python -m benchmarks.bench_hybrid [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_engine import LookupEmbedder, pct  # noqa: E402
+from benchmarks.corpus import load_corpus  # noqa: E402
+from benchmarks.embed_cache import cached_embeddings  # noqa: E402
+from benchmarks.qa_sets import QASet, load_sets  # noqa: E402
+from leann_engine import LeannBuilder, LeannSearcher  # noqa: E402
+from leann_engine.bm25 import FilePostings, bm25_scores, encode_bm25  # noqa: E402
+from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
+from leann_engine.tokenize import Tokenizer  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+CONFIGS: dict[str, dict] = {
+    "dense": {"mode": "dense"},
+    "bm25": {"mode": "bm25"},
+    "rrf k=60 (plain)": {"mode": "hybrid", "fusion": "rrf", "alpha": 0.5},
+    "blend a=0.5 (plain)": {"mode": "hybrid", "fusion": "blend", "alpha": 0.5},
+    "hybrid default (adaptive rrf)": {"mode": "hybrid"},
+    "adaptive blend": {"mode": "hybrid", "fusion": "blend"},
+    "hybrid + exact rerank": {"mode": "hybrid", "rerank": "exact"},
+}
+
+
+def ndcg_recall(ranked_groups: list[str], relevant: str, n_relevant: int, k: int = 10) -> tuple[float, float]:
+    gains = [1.0 if g == relevant else 0.0 for g in ranked_groups[:k]]
+    dcg = sum(gn / math.log2(i + 2) for i, gn in enumerate(gains))
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, k)))
+    return dcg / ideal, sum(gains) / min(n_relevant, k)
+
+
+def evaluate(qs: QASet, real, workdir: Path) -> dict:
+    X, _ = cached_embeddings(qs.chunks)
+    Q, _ = cached_embeddings(qs.queries)
+    emb = LookupEmbedder(real, qs.chunks + qs.queries, np.vstack([X, Q]))
+    path = workdir / qs.name
+    b = LeannBuilder(embedding_model=emb)
+    b.add_texts(qs.chunks, [{"group": g} for g in qs.groups], ids=[str(i) for i in range(len(qs.chunks))])
+    b.build_index(path)
+    s = LeannSearcher(path, emb)
+    sizes: dict[str, int] = {}
+    for g in qs.groups:
+        sizes[g] = sizes.get(g, 0) + 1
+    out: dict[str, dict] = {}
+    for name, cfg in CONFIGS.items():
+        nd, rc, alphas = [], [], []
+        for q, rel in zip(qs.queries, qs.relevant):
+            res = s.search(q, top_k=10, **cfg)
+            if s.last_stats.alpha is not None:
+                alphas.append(s.last_stats.alpha)
+            a, r = ndcg_recall([x.metadata["group"] for x in res], rel, sizes[rel])
+            nd.append(a)
+            rc.append(r)
+        out[name] = {"ndcg@10": round(float(np.mean(nd)), 4), "recall@10": round(float(np.mean(rc)), 4)}
+        if alphas and cfg.get("alpha") is None:
+            out[name]["mean_alpha"] = round(float(np.mean(alphas)), 3)
+        print(
+            f"  {qs.name:12s} {name:32s} nDCG@10 {out[name]['ndcg@10']:.3f}  recall@10 {out[name]['recall@10']:.3f}"
+            + (f"  mean alpha {out[name].get('mean_alpha')}" if "mean_alpha" in out[name] else ""),
+            flush=True,
+        )
+    return {"chunks": len(qs.chunks), "queries": len(qs.queries), "language": qs.language, "results": out}
+
+
+def bm25_speed(n_chunks: int, n_queries: int = 200) -> dict:
+    chunks, _, queries = load_corpus(n_chunks=n_chunks, n_queries=n_queries)
+    text_bytes = sum(len(c.encode("utf-8")) for c in chunks)
+    tok = Tokenizer()
+    t0 = time.perf_counter()
+    docs = tok.tokenize_many(chunks)
+    t1 = time.perf_counter()
+    blob = encode_bm25(docs, tok)
+    t2 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "x.bm25"
+        p.write_bytes(blob)
+        t3 = time.perf_counter()
+        fp = FilePostings(p)
+        load_s = time.perf_counter() - t3
+        live = np.ones(len(chunks), dtype=bool)
+        lat = []
+        for q in queries:
+            t = time.perf_counter()
+            sc = bm25_scores([(fp, 0)], tok(q), live)
+            np.argpartition(-sc, 10)[:10]
+            lat.append(time.perf_counter() - t)
+    # Embedding rate of the same kind of chunks, measured now on a sample.
+    emb = make_embedder(DEFAULT_MODEL)
+    sample = chunks[:512]
+    emb.embed(sample[:32])
+    t = time.perf_counter()
+    for i in range(0, len(sample), 32):
+        emb.embed(sample[i : i + 32])
+    rate = len(sample) / (time.perf_counter() - t)
+    embed_s = len(chunks) / rate
+    build_s = t2 - t0
+    return {
+        "chunks": len(chunks),
+        "queries": len(queries),
+        "tokenize_s": round(t1 - t0, 2),
+        "encode_s": round(t2 - t1, 2),
+        "build_s": round(build_s, 2),
+        "embedding_rate_chunks_per_s": round(rate, 1),
+        "embedding_s_estimated": round(embed_s, 1),
+        "build_over_embedding": round(build_s / embed_s, 4),
+        "file_bytes": len(blob),
+        "text_bytes": text_bytes,
+        "file_over_text": round(len(blob) / text_bytes, 3),
+        "load_s": round(load_s, 4),
+        "query_p50_ms": round(pct(lat, 50) * 1000, 2),
+        "query_p95_ms": round(pct(lat, 95) * 1000, 2),
+        "first_query_ms": round(lat[0] * 1000, 2),
+    }
+
+
+def hybrid_latency(qs: QASet, workdir: Path, n: int) -> dict:
+    """Dense vs hybrid with real recomputation on ``n`` queries of one set."""
+    path = workdir / qs.name
+    s = LeannSearcher(path)  # the real model from the manifest name
+    s.search("warm up", top_k=1, mode="bm25")
+    s.embed_query("warm up")
+    out = {}
+    for mode in ("dense", "hybrid", "bm25"):
+        lat, rec = [], []
+        for q in qs.queries[:n]:
+            t = time.perf_counter()
+            s.search(q, top_k=10, mode=mode)
+            lat.append(time.perf_counter() - t)
+            rec.append(s.last_stats.recomputed)
+        out[mode] = {
+            "p50_s": round(pct(lat, 50), 3),
+            "p95_s": round(pct(lat, 95), 3),
+            "recomputed_median": pct(rec, 50),
+        }
+        print(f"  latency {mode:7s} p50 {out[mode]['p50_s']:.3f}s p95 {out[mode]['p95_s']:.3f}s", flush=True)
+    out["hybrid_over_dense_p50"] = round(out["hybrid"]["p50_s"] / out["dense"]["p50_s"], 3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="skip the 100k speed run and the real-model latency")
+    ap.add_argument("--speed-chunks", type=int, default=100_000)
+    ap.add_argument("--latency-queries", type=int, default=5)
+    args = ap.parse_args()
+    real = make_embedder(DEFAULT_MODEL)
+    report: dict = {"quality": {}}
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        sets = load_sets()
+        for qs in sets:
+            print(f"{qs.name}: {len(qs.chunks)} chunks, {len(qs.queries)} queries", flush=True)
+            report["quality"][qs.name] = evaluate(qs, real, work)
+        if not args.quick:
+            print("hybrid vs dense latency (real recomputation, python-faq):", flush=True)
+            report["latency"] = hybrid_latency(sets[0], work, args.latency_queries)
+    if not args.quick:
+        print(f"BM25 at {args.speed_chunks} chunks:", flush=True)
+        report["bm25_speed"] = bm25_speed(args.speed_chunks)
+        print("  " + json.dumps(report["bm25_speed"]), flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / ("hybrid-quick.json" if args.quick else "hybrid.json")
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

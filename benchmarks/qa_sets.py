@@ -1,0 +1,168 @@
+"""Question-to-passage sets with relevance judgments taken from document structure.
+
+- ``python-faq`` (English): the Python 3.11 FAQ from Debian's ``python3.11-doc``. Each question
+  (an ``<h3>`` heading) is a query; the chunks of its answer section (heading removed) are the
+  relevant passages. Distractors: chunks of the tutorial, HOWTOs, language and library reference.
+- ``manpages-ja`` (Japanese) and ``manpages-zh`` (Chinese): Debian's translated manual pages. The
+  one-line description of a page's NAME section is a known-item query; the chunks of the rest of
+  that page are relevant. Every other page is a distractor.
+
+Packages are fetched with ``apt-get download`` into the benchmark cache (no root needed).
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import random
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.corpus import CACHE  # noqa: E402
+from leann_engine.chunking import chunk_text  # noqa: E402
+
+
+@dataclass
+class QASet:
+    name: str
+    language: str
+    chunks: list[str]
+    groups: list[str]  # the document each chunk comes from
+    queries: list[str]
+    relevant: list[str]  # the group each query's answer is
+
+
+def _package(name: str) -> Path:
+    root = CACHE / "pkgs" / name
+    if root.exists():
+        return root
+    work = CACHE / "pkgs"
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["apt-get", "download", name], cwd=work, check=True, capture_output=True)
+    deb = sorted(work.glob(f"{name}_*.deb"))[-1]
+    root.mkdir()
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root
+
+
+def _html_text(node) -> str:  # type: ignore[no-untyped-def]
+    for a in node.select("a.headerlink"):
+        a.decompose()
+    return re.sub(r"[ \t]+", " ", node.get_text(" ")).strip()
+
+
+def python_faq(max_chunks: int = 8000, seed: int = 7) -> QASet:
+    from bs4 import BeautifulSoup
+
+    html = _package("python3.11-doc") / "usr/share/doc/python3.11/html"
+    chunks: list[str] = []
+    groups: list[str] = []
+    queries: list[str] = []
+    relevant: list[str] = []
+    for page in sorted((html / "faq").glob("*.html")):
+        if page.name == "index.html":
+            continue
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for sec in soup.select("section"):
+            h3 = sec.find("h3", recursive=False)
+            if h3 is None:
+                continue
+            question = _html_text(h3)
+            h3.decompose()
+            answer = _html_text(sec)
+            parts = chunk_text(answer)
+            if not parts or len(question) < 10:
+                continue
+            gid = f"faq/{page.stem}#{sec.get('id')}"
+            queries.append(question)
+            relevant.append(gid)
+            chunks += parts
+            groups += [gid] * len(parts)
+    pool: list[tuple[str, str]] = []
+    for sub in ("tutorial", "howto", "reference", "library"):
+        for page in sorted((html / sub).glob("*.html")):
+            soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+            body = soup.select_one('div[role="main"]') or soup.body
+            if body is None:
+                continue
+            pool += [(p, f"{sub}/{page.stem}") for p in chunk_text(_html_text(body))]
+    rng = random.Random(seed)
+    rng.shuffle(pool)
+    for text, gid in pool[: max(0, max_chunks - len(chunks))]:
+        chunks.append(text)
+        groups.append(gid)
+    return QASet("python-faq", "en", chunks, groups, queries, relevant)
+
+
+_MACRO_ARGS = re.compile(r"^\.(?:B|I|BI|IB|BR|RB|IR|RI|SM|SB)\s+(.*)$")
+
+
+def _groff_text(lines: list[str]) -> str:
+    out = []
+    for line in lines:
+        if line.startswith(('.\\"', "'\\\"")):
+            continue
+        m = _MACRO_ARGS.match(line)
+        if m:
+            line = m.group(1).replace('"', "")
+        elif line.startswith((".", "'")):
+            continue
+        line = re.sub(r"\\f(?:\[[^\]]*\]|\(..|.)", "", line)
+        line = re.sub(r"\\\(..|\\\[[^\]]*\]", " ", line)
+        line = line.replace("\\-", "-").replace("\\&", "").replace("\\e", "\\").replace("\\ ", " ")
+        line = re.sub(r"\\[,/|^~0]", "", line)
+        out.append(line)
+    return re.sub(r"\s+", " ", " ".join(out)).strip()
+
+
+def manpages(lang: str, max_chunks: int = 4000, n_queries: int = 200, seed: int = 7) -> QASet:
+    pkg = {"ja": "manpages-ja", "zh": "manpages-zh"}[lang]
+    root = _package(pkg) / "usr/share/man"
+    pattern = {"ja": "ja/man*/*.gz", "zh": "zh_CN/man*/*.gz"}[lang]
+    cjk = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    pages: list[tuple[str, str, list[str]]] = []
+    for f in sorted(glob.glob(str(root / pattern))):
+        try:
+            raw = gzip.open(f, "rt", encoding="utf-8", errors="strict").read()
+        except (UnicodeDecodeError, OSError, EOFError):
+            continue
+        if raw.startswith(".so "):
+            continue  # an alias page
+        lines = raw.splitlines()
+        heads = [i for i, x in enumerate(lines) if x.startswith(".SH")]
+        if len(heads) < 2:
+            continue
+        name_lines = _groff_text(lines[heads[0] + 1 : heads[1]])
+        m = re.match(r"^(.*?)\s+-+\s+(.+)$", name_lines)
+        if not m or len(cjk.findall(m.group(2))) < 4:
+            continue
+        body = chunk_text(_groff_text(lines[heads[1] :]))
+        if len(body) >= 1:
+            pages.append((Path(f).name, m.group(2), body))
+    rng = random.Random(seed)
+    rng.shuffle(pages)
+    chosen = pages[:n_queries]
+    chunks: list[str] = []
+    groups: list[str] = []
+    for gid, _, body in pages:
+        if len(chunks) >= max_chunks and gid not in {c[0] for c in chosen}:
+            continue
+        chunks += body
+        groups += [gid] * len(body)
+    return QASet(
+        f"manpages-{lang}", lang, chunks, groups, [q for _, q, _ in chosen], [g for g, _, _ in chosen]
+    )
+
+
+def load_sets() -> list[QASet]:
+    return [python_faq(), manpages("ja"), manpages("zh")]
+
+
+if __name__ == "__main__":
+    for s in load_sets():
+        print(s.name, len(s.chunks), "chunks", len(s.queries), "queries; e.g.", s.queries[:3])
