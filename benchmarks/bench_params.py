@@ -42,9 +42,9 @@ def main() -> None:
     ids = [f"c{i}" for i in base_idx]
     X_all, _ = cached_embeddings(chunks_all)
     real = make_embedder(DEFAULT_MODEL)
-    Q = normalize_rows(real.embed(queries))
-    truth = truth_ids(Q, normalize_rows(X_all[base_idx]), ids)
-    lookup = LookupEmbedder(real, chunks_all, X_all)
+    Q_raw = real.embed(queries)
+    truth = truth_ids(normalize_rows(Q_raw), normalize_rows(X_all[base_idx]), ids)
+    lookup = LookupEmbedder(real, chunks_all + queries, np.concatenate([X_all, Q_raw]))
     path = Path(args.index) if args.index else Path(tempfile.mkdtemp()) / "p.leann"
     if not path.exists():
         b = LeannBuilder(embedding_model=lookup)
