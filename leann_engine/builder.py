@@ -51,7 +51,7 @@ class LeannBuilder:
             or a collection of words. Queries are tokenized the same way.
         show_progress: progress bars for embedding (off by default in library use).
         pq_bytes: bytes of product-quantization code kept per passage for the two-level
-            search (default 32: about 2% of a float32 index of 384-d vectors, plus float16
+            search, from 1,024 passages (default 32: about 2% of a float32 index of 384-d vectors, plus float16
             codebooks of 256 x dimension x 2 bytes); ``None`` or 0 writes the graph-only index.
         hub_cache_mb: store the float16 embeddings of the most visited (hub) nodes, up to this
             many MB, so searches re-embed fewer passages; 0 (default) keeps the index smallest.

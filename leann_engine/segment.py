@@ -32,7 +32,7 @@ class GraphParams:
     ``hub_fraction``: share of nodes, by degree, that keep the full budget (the paper's *a%*).
     ``build_complexity``: HNSW's ``efConstruction``.
     ``pq_bytes``: PQ code bytes per passage for the two-level search (``None``: graph only;
-    indexes under 512 passages get no codes, see :func:`~leann_engine.pq.codebook_size`).
+    indexes under 1,024 passages get no codes, see :func:`~leann_engine.pq.codebook_size`).
     ``hub_cache_mb``: stored float16 embeddings of hub nodes, in MB (0: none).
     """
 
