@@ -206,6 +206,7 @@ class LeannBuilder:
                 is_compact=self.is_compact,
                 previous=previous,
                 tokenizer=self.tokenizer,
+                embedder=self.embedder,
             )
         return str(path)
 

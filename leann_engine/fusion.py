@@ -6,15 +6,17 @@ dense weight ``alpha`` in [0, 1] (the keyword ranking gets ``1 - alpha``), and r
 
 Built in:
 
-- ``"rrf"`` (default): weighted reciprocal rank fusion, ``alpha / (k + rank_dense) +
+- ``"blend"`` (default): convex blend ``alpha * dense + (1 - alpha) * keyword`` of scores
+  min-max normalised over each ranking's candidates (a candidate missing from a ranking counts 0).
+- ``"rrf"``: weighted reciprocal rank fusion, ``alpha / (k + rank_dense) +
   (1 - alpha) / (k + rank_keyword)`` with ``k = 60``; uses ranks only, so the scales of the two
   scores do not matter.
-- ``"blend"``: convex blend ``alpha * dense + (1 - alpha) * keyword`` of scores min-max
-  normalised over each ranking's candidates (a candidate missing from a ranking counts 0).
 
-With ``alpha=None`` the weight adapts to each query (:func:`adaptive_alpha`): a ranking whose top
-scores stand out from the rest of its candidates gets more weight than one whose scores are
-flat, which is what a model or a keyword index that does not understand a query looks like.
+With ``alpha=None`` the weight adapts to the index (:mod:`leann_engine.calibrate`): a build-time
+probe measures how far above chance the embedding model ranks this corpus's passages, and the
+dense weight follows (high for a model that knows the language, low for one that does not, as
+with an English-only model on Japanese text). Blending beat RRF at the weights that suit each of the
+quality sets of ``benchmarks/bench_hybrid.py``, which is why it is the default.
 """
 
 from __future__ import annotations
@@ -52,29 +54,6 @@ def blend(dense: Ranked, keyword: Ranked, alpha: float = 0.5) -> list[tuple[int,
     d, kw = _minmax(dense), _minmax(keyword)
     fused = {row: alpha * d.get(row, 0.0) + (1.0 - alpha) * kw.get(row, 0.0) for row in d.keys() | kw.keys()}
     return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
-
-
-def _standout(ranking: Ranked, top: int = 3) -> float:
-    """How far the best scores of a ranking stand above the rest, in standard deviations."""
-    if len(ranking) < 2 * top:
-        return 0.0
-    s = np.array([sc for _, sc in ranking], dtype=np.float64)
-    sd = float(s[top:].std())
-    if sd <= 0:
-        return 0.0
-    return max(0.0, float(s[:top].mean() - s[top:].mean()) / sd)
-
-
-def adaptive_alpha(dense: Ranked, keyword: Ranked) -> float:
-    """Per-query dense weight from how clearly each ranking separates its best candidates."""
-    if not keyword:
-        return 1.0
-    if not dense:
-        return 0.0
-    d, k = _standout(dense), _standout(keyword)
-    if d + k <= 0:
-        return 0.5
-    return d / (d + k)
 
 
 FUSIONS: dict[str, FusionFn] = {"rrf": rrf, "blend": blend}

@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 
 import numpy as np
 
 _SEP = "\x00"
+
+
+class GrepCorpus:
+    """The passages of one snapshot, joined once so that a literal search is a single scan."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self._joined: str | None = None
+        self._starts: np.ndarray | None = None
+
+    def _join(self) -> tuple[str, np.ndarray]:
+        if self._joined is None:
+            lengths = np.fromiter((len(t) + 1 for t in self.texts), dtype=np.int64, count=len(self.texts))
+            starts = np.zeros(len(self.texts), dtype=np.int64)
+            if len(self.texts) > 1:
+                np.cumsum(lengths[:-1], out=starts[1:])
+            self._joined, self._starts = _SEP.join(self.texts), starts
+        assert self._starts is not None
+        return self._joined, self._starts
+
+    def rows(self, needle: str, *, ignore_case: bool = False, regex: bool = False) -> np.ndarray:
+        """Rows whose text contains ``needle``, ascending; see :func:`grep_rows`."""
+        if not isinstance(needle, str) or not needle:
+            raise ValueError("use_grep needs a non-empty query string to look for")
+        flags = re.IGNORECASE if ignore_case else 0
+        if regex:
+            try:
+                rx = re.compile(needle, flags)
+            except re.error as e:
+                raise ValueError(f"grep_regex: query is not a valid regular expression ({e})") from None
+            return np.fromiter((i for i, t in enumerate(self.texts) if rx.search(t)), dtype=np.int64)
+        if _SEP in needle or not self.texts:
+            return np.zeros(0, dtype=np.int64)
+        joined, starts = self._join()
+        # Case-insensitive literal search: a regex on the escaped needle folds case per character,
+        # which lower() on the whole corpus would not do the same way for every script.
+        rx = re.compile(re.escape(needle), flags)
+        rows: list[int] = []
+        pos = 0
+        n = len(starts)
+        while True:
+            m = rx.search(joined, pos)
+            if m is None:
+                break
+            row = int(np.searchsorted(starts, m.start(), side="right")) - 1
+            rows.append(row)
+            # One hit per passage is enough: go on at the next one.
+            if row + 1 >= n:
+                break
+            pos = int(starts[row + 1])
+        return np.asarray(rows, dtype=np.int64)
 
 
 def grep_rows(texts: list[str], needle: str, *, ignore_case: bool = False, regex: bool = False) -> np.ndarray:
@@ -17,32 +67,4 @@ def grep_rows(texts: list[str], needle: str, *, ignore_case: bool = False, regex
     query); ``ignore_case`` folds case the Unicode way; ``regex`` treats ``needle`` as a Python
     regular expression, matched within each passage.
     """
-    if not isinstance(needle, str) or not needle:
-        raise ValueError("use_grep needs a non-empty query string to look for")
-    flags = re.IGNORECASE if ignore_case else 0
-    if regex:
-        try:
-            rx = re.compile(needle, flags)
-        except re.error as e:
-            raise ValueError(f"grep_regex: query is not a valid regular expression ({e})") from None
-        return np.fromiter((i for i, t in enumerate(texts) if rx.search(t)), dtype=np.int64)
-    if _SEP in needle:
-        return np.zeros(0, dtype=np.int64)
-    # Case-insensitive literal search: a regex on the escaped needle folds case per character,
-    # which str.lower() on the whole corpus would not do for every script.
-    rx = re.compile(re.escape(needle), flags)
-    joined = _SEP.join(texts)
-    starts = [0]
-    for t in texts[:-1]:
-        starts.append(starts[-1] + len(t) + 1)
-    rows: list[int] = []
-    pos = 0
-    while True:
-        m = rx.search(joined, pos)
-        if m is None:
-            break
-        row = bisect.bisect_right(starts, m.start()) - 1
-        rows.append(row)
-        # Continue at the next passage: one hit per row is enough.
-        pos = starts[row + 1] if row + 1 < len(starts) else len(joined)
-    return np.asarray(rows, dtype=np.int64)
+    return GrepCorpus(texts).rows(needle, ignore_case=ignore_case, regex=regex)

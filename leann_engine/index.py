@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .calibrate import MIN_PASSAGES, probe_dense
 from .embedding import Embedder
 from .graph import normalize_rows
 from .searcher import LeannSearcher
@@ -201,6 +202,12 @@ class LeannIndex(LeannSearcher):
                 dead[replaced] = True
                 self._write_tombstones(m, dead)
             self._set_counts(m, dead)
+            if not m.get("calibration") and snap.base.n + int(delta["rows"]) >= MIN_PASSAGES:
+                # An index grown from empty gets its hybrid calibration once it is big enough.
+                delta_texts = [r["text"] for r in snap.delta.records] + texts_k
+                delta_vecs = np.concatenate([snap.delta.embeddings, vectors])
+                if len(delta_texts) >= MIN_PASSAGES:
+                    m["calibration"] = probe_dense(self.embedder, delta_texts, delta_vecs, snap.metric)
             self._commit(snap, m)
         if self.auto_compact and self._needs_compaction():
             self.compact()
@@ -274,5 +281,6 @@ class LeannIndex(LeannSearcher):
                 is_compact=bool(m.get("is_compact", True)),
                 previous=m,
                 tokenizer=index_tokenizer(m),
+                embedder=self.embedder,
             )
             self.refresh()

@@ -13,11 +13,11 @@ import numpy as np
 
 from .bm25 import bm25_scores
 from .cache import EmbeddingLRU
+from .calibrate import prior_alpha
 from .embedding import Embedder, embed_checked, make_embedder
 from .filters import MetadataFilters, compile_filter, filter_key
-from .fusion import FusionFn, adaptive_alpha, resolve_fusion
+from .fusion import FusionFn, resolve_fusion
 from .graph import normalize_rows
-from .grep import grep_rows
 from .pq import adc_scores
 from .rerank import ExactReranker, Reranker, make_reranker
 from .results import SearchResult, SearchResults, SearchStats
@@ -159,7 +159,7 @@ class LeannSearcher:
         embedding_cache_mb: float = 16.0,
         mode: str = "dense",
         alpha: float | None = None,
-        fusion: str | FusionFn = "rrf",
+        fusion: str | FusionFn = "blend",
         rerank: bool | str | Reranker | None = None,
     ) -> None:
         if mode not in MODES:
@@ -303,8 +303,8 @@ class LeannSearcher:
             mode: ``"dense"`` (embedding similarity; the default unless the searcher was
                 opened with another), ``"bm25"`` (keywords) or ``"hybrid"`` (both, fused).
             alpha: weight of the dense ranking in a hybrid fusion, in [0, 1]; ``None`` (the
-                default) adapts it per query (:func:`leann_engine.fusion.adaptive_alpha`).
-            fusion: ``"rrf"`` (default), ``"blend"``, or a callable, see :mod:`leann_engine.fusion`.
+                default) uses the index's calibrated weight (:mod:`leann_engine.calibrate`).
+            fusion: ``"blend"`` (default), ``"rrf"``, or a callable, see :mod:`leann_engine.fusion`.
             rerank: re-order the best ``rerank_top_n`` candidates: ``True`` or ``"exact"``
                 (cosine with the index's embedding model, no extra model), a cross-encoder
                 model name or local path, or a :class:`~leann_engine.rerank.Reranker`.
@@ -392,7 +392,10 @@ class LeannSearcher:
             depth = max(n_first, FUSION_DEPTH)
             d_hits = dense(depth)
             k_hits = self._keyword(snap, query, mask, depth, stats)
-            a = adaptive_alpha(d_hits, k_hits) if alpha is None else float(alpha)
+            if not k_hits or not d_hits:
+                a = 1.0 if not k_hits else 0.0
+            else:
+                a = prior_alpha(snap.manifest.get("calibration")) if alpha is None else float(alpha)
             stats.alpha = a
             hits = fuse(d_hits, k_hits, a)[:n_first]
         if reranker is not None and hits:
@@ -492,7 +495,7 @@ class LeannSearcher:
         stats: SearchStats,
     ) -> list[tuple[int, float]]:
         t = time.perf_counter()
-        rows = grep_rows(snap.all_texts(), query, ignore_case=ignore_case, regex=regex)
+        rows = snap.grep_corpus().rows(query, ignore_case=ignore_case, regex=regex)
         rows = rows[mask[rows]]
         stats.keyword_matches = int(rows.size)
         if not rows.size:

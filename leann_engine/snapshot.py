@@ -17,6 +17,7 @@ from .cache import read_hub_file
 from .filters import Predicate
 from .graph import Graph
 from .graphfile import read_graph
+from .grep import GrepCorpus
 from .pq import ProductQuantizer, read_pq
 from .storage import (
     BaseSegment,
@@ -52,6 +53,7 @@ class Snapshot:
         self._base_postings: Postings | None = None
         self._base_texts: list[str] | None = None
         self._delta_postings: MemoryPostings | None = None
+        self._grep: GrepCorpus | None = None
         if previous is not None and same_base:
             self.graph, self.base = previous.graph, previous.base
             self.base_embeddings = previous.base_embeddings
@@ -134,6 +136,12 @@ class Snapshot:
                 self._metadata = metas
         assert self._base_texts is not None
         return self._base_texts + [rec["text"] for rec in self.delta.records]
+
+    def grep_corpus(self) -> GrepCorpus:
+        """All texts prepared for literal search (built on the first grep of this snapshot)."""
+        if self._grep is None:
+            self._grep = GrepCorpus(self.all_texts())
+        return self._grep
 
     @property
     def tokenizer(self) -> Tokenizer:

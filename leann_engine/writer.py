@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._version import __version__
+from .calibrate import probe_dense
 from .embedding import Embedder, embed_checked
 from .errors import IndexFormatError
 from .segment import GraphParams, write_base
@@ -137,11 +138,13 @@ def write_index(
     is_compact: bool,
     previous: dict[str, Any] | None,
     tokenizer: Tokenizer | None = None,
+    embedder: Embedder | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
     Must be called under the write lock. ``vectors`` are already normalised for cosine.
-    ``tokenizer`` (``None``: no keyword index) tokenizes the passages for BM25.
+    ``tokenizer`` (``None``: no keyword index) tokenizes the passages for BM25; ``embedder``,
+    when given, calibrates the hybrid fusion (:mod:`leann_engine.calibrate`).
     """
     gen = int(previous["generation"]) + 1 if previous else 1
     t0 = time.perf_counter()
@@ -181,6 +184,7 @@ def write_index(
             "data_crc": 0,
         },
         "keyword": {"tokenizer": tokenizer.config()} if tokenizer is not None else None,
+        "calibration": probe_dense(embedder, texts, vectors, metric) if embedder is not None else None,
         "files": files,
         "checksums": checksums,
         "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},

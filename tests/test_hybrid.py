@@ -11,7 +11,8 @@ from conftest import WordHashEmbedder, make_corpus
 
 from leann_engine import IndexFormatError, LeannBuilder, LeannIndex, LeannSearcher
 from leann_engine.bm25 import FilePostings, MemoryPostings, bm25_scores, encode_bm25
-from leann_engine.fusion import adaptive_alpha, blend, rrf
+from leann_engine.calibrate import ALPHA_MAX, DEFAULT_ALPHA, prior_alpha, probe_dense
+from leann_engine.fusion import blend, rrf
 from leann_engine.grep import grep_rows
 from leann_engine.rerank import CrossEncoderReranker
 from leann_engine.tokenize import Tokenizer
@@ -244,12 +245,46 @@ def test_rrf_and_blend_formulas():
     assert b[1] == pytest.approx(0.25 * 1.0 + 0.75 * 0.0)
 
 
-def test_adaptive_alpha_prefers_the_ranking_that_separates():
-    flat = [(i, 0.5 - 0.001 * i) for i in range(50)]
-    peaked = [(100 + i, (20.0 if i < 2 else 3.0 - 0.01 * i)) for i in range(50)]
-    assert adaptive_alpha(flat, peaked) < 0.3
-    assert adaptive_alpha(peaked, flat) > 0.7
-    assert adaptive_alpha(flat, []) == 1.0 and adaptive_alpha([], flat) == 0.0
+class BlindEmbedder:
+    """Vectors that depend on the whole text only, like a model that does not read the language."""
+
+    name, dimension = "blind", 32
+
+    def embed(self, texts):
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(self.dimension)
+        return out
+
+
+def test_calibration_gives_a_model_that_reads_the_text_more_weight():
+    rng = np.random.default_rng(0)
+    texts = [" ".join(f"word{j}" for j in rng.integers(0, 3000, size=10)) for _ in range(300)]
+    seeing, blind = WordHashEmbedder(dimension=256), BlindEmbedder()
+    cal_seeing = probe_dense(seeing, texts, seeing.embed(texts), "cosine")
+    cal_blind = probe_dense(blind, texts, blind.embed(texts), "cosine")
+    assert cal_seeing["dense_excess"] > 1.0 > cal_blind["dense_excess"]
+    assert prior_alpha(cal_seeing) > DEFAULT_ALPHA > prior_alpha(cal_blind)
+    assert prior_alpha(None) == DEFAULT_ALPHA and prior_alpha(cal_seeing) <= ALPHA_MAX
+    assert probe_dense(seeing, texts[:10], seeing.embed(texts[:10]), "cosine") is None  # too small
+
+
+def test_calibration_is_stored_at_build_and_when_an_index_grows(tmp_path):
+    texts, _ = make_corpus(200)
+    emb = WordHashEmbedder()
+    b = LeannBuilder(embedding_model=emb)
+    b.add_texts(texts)
+    b.build_index(tmp_path / "built")
+    s = LeannSearcher(tmp_path / "built", emb)
+    cal = s.manifest["calibration"]
+    assert cal["probes"] > 0
+    s.search("kernel driver", mode="hybrid", top_k=3)
+    assert s.last_stats.alpha == pytest.approx(prior_alpha(cal))
+    grown = LeannIndex.create(tmp_path / "grown", emb)
+    grown.add_texts(texts[:30])
+    assert not grown.manifest.get("calibration")
+    grown.add_texts(texts[30:120])
+    assert grown.manifest["calibration"]["probes"] > 0
 
 
 def test_hybrid_alpha_extremes_and_custom_fusion(small_index):
@@ -258,8 +293,9 @@ def test_hybrid_alpha_extremes_and_custom_fusion(small_index):
     q = "kernel ValueError aligned"
     dense = [r.id for r in s.search(q, mode="dense", top_k=5)]
     kw = [r.id for r in s.search(q, mode="bm25", top_k=5)]
-    assert [r.id for r in s.search(q, mode="hybrid", alpha=1.0, top_k=5)] == dense
-    assert [r.id for r in s.search(q, mode="hybrid", alpha=0.0, top_k=len(kw))] == kw
+    for fusion in ("rrf", "blend"):
+        assert [r.id for r in s.search(q, mode="hybrid", alpha=1.0, top_k=5, fusion=fusion)] == dense
+    assert [r.id for r in s.search(q, mode="hybrid", alpha=0.0, top_k=len(kw), fusion="rrf")] == kw
     seen = {}
 
     def keyword_only(d, k, alpha):
@@ -281,9 +317,9 @@ def test_searcher_defaults(small_index):
     s = LeannSearcher(path, emb, mode="bm25")
     s.search("numpy.dot", top_k=1)
     assert s.last_stats.mode == "bm25"
-    h = LeannIndex(path, emb, mode="hybrid", alpha=0.5, fusion="blend")
+    h = LeannIndex(path, emb, mode="hybrid", alpha=0.25, fusion="rrf")
     h.search("numpy.dot", top_k=1)
-    assert h.last_stats.mode == "hybrid" and h.last_stats.alpha == 0.5
+    assert h.last_stats.mode == "hybrid" and h.last_stats.alpha == 0.25
     with pytest.raises(ValueError, match="mode must be one of"):
         LeannSearcher(path, emb, mode="fuzzy")
 
