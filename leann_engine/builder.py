@@ -54,6 +54,11 @@ class LeannBuilder:
         calibrate: probe the model at build to weigh hybrid fusion (embeds up to 128 short
             pseudo-queries; turn off for paid embedding APIs, hybrid then uses ``alpha=0.5``).
         show_progress: progress bars for embedding (off by default in library use).
+        pq_bytes: bytes of product-quantization code kept per passage for the two-level
+            search, from 1,024 passages (default 32: about 2% of a float32 index of 384-d vectors, plus float16
+            codebooks of 256 x dimension x 2 bytes); ``None`` or 0 writes the graph-only index.
+        hub_cache_mb: store the float16 embeddings of the most visited (hub) nodes, up to this
+            many MB, so searches re-embed fewer passages; 0 (default) keeps the index smallest.
     """
 
     def __init__(
@@ -75,6 +80,8 @@ class LeannBuilder:
         calibrate: bool = True,
         show_progress: bool = False,
         num_threads: int = -1,
+        pq_bytes: int | None = 32,
+        hub_cache_mb: float = 0.0,
         **backend_kwargs: Any,
     ) -> None:
         if backend_name not in BACKENDS:
@@ -93,7 +100,7 @@ class LeannBuilder:
                 raise ValueError(
                     f"unknown LeannBuilder option {key!r}; known: is_recompute, is_compact, graph_degree, "
                     "build_complexity, pruned_degree, hub_fraction, metric, stopwords, keyword_index, calibrate, "
-                    "show_progress, num_threads"
+                    "show_progress, num_threads, pq_bytes, hub_cache_mb"
                 )
         for name, value, low in (
             ("graph_degree", graph_degree, 4),
@@ -103,6 +110,12 @@ class LeannBuilder:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if pruned_degree is not None and (not isinstance(pruned_degree, int) or pruned_degree < 2):
             raise ValueError(f"pruned_degree must be an integer >= 2 or None, got {pruned_degree!r}")
+        if pq_bytes is not None and (
+            isinstance(pq_bytes, bool) or not isinstance(pq_bytes, int) or pq_bytes < 0
+        ):
+            raise ValueError(f"pq_bytes must be an integer >= 0 or None, got {pq_bytes!r}")
+        if isinstance(hub_cache_mb, bool) or not isinstance(hub_cache_mb, (int, float)) or hub_cache_mb < 0:
+            raise ValueError(f"hub_cache_mb must be a number >= 0, got {hub_cache_mb!r}")
         if not 0.0 <= hub_fraction <= 1.0:
             raise ValueError(f"hub_fraction must be within [0, 1], got {hub_fraction!r}")
         self.backend_name = backend_name
@@ -121,6 +134,8 @@ class LeannBuilder:
             pruned_degree=pruned_degree,
             hub_fraction=hub_fraction,
             num_threads=num_threads,
+            pq_bytes=pq_bytes or None,
+            hub_cache_mb=float(hub_cache_mb),
         )
         self._texts: list[str] = []
         self._metas: list[dict[str, Any]] = []

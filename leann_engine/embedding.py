@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -78,12 +79,48 @@ def _load_sentence_transformer(path: str, device: str) -> Any:
         return model
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded once per process and shared by every index."""
+PRECISIONS: tuple[str, ...] = ("float32", "bfloat16")
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu", batch_size: int = 32) -> None:
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once per process and shared by every index.
+
+    Args:
+        model: a sentence-transformers name or local folder.
+        device: torch device, ``"cpu"`` by default.
+        batch_size: texts per forward pass; the texts of one call are embedded longest first
+            (sentence-transformers sorts them), so a batch pads to similar lengths.
+        precision: ``"float32"`` (default) or ``"bfloat16"``: run the model under torch's
+            bfloat16 autocast, about 1.7x faster on CPUs with bfloat16 instructions. Measured
+            on 20,000 MiniLM chunks: cosine to float32 >= 0.999 and the same top-3 for nearly
+            every query (benchmarks/bench_speed.py); recomputed vectors then differ slightly
+            from the float32 ones the graph was built with. ``LEANN_EMBEDDING_PRECISION`` sets
+            the default.
+        num_threads: torch intra-op threads for this process (``None`` leaves torch's choice).
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        precision: str | None = None,
+        num_threads: int | None = None,
+    ) -> None:
         if not isinstance(model, str) or not model:
             raise ValueError(f"embedding_model must be a model name or path, got {model!r}")
+        precision = precision or os.environ.get("LEANN_EMBEDDING_PRECISION") or "float32"
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if num_threads is not None and (
+            isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+        ):
+            raise ValueError(f"num_threads must be an integer >= 1 or None, got {num_threads!r}")
+        self.precision = precision
+        self.num_threads = num_threads
         if model in _DEFAULT_ALIASES:
             self.name = DEFAULT_MODEL
         elif Path(model).exists():
@@ -117,17 +154,28 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        out = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=False,
-            show_progress_bar=False,
+        import torch
+
+        if self.num_threads is not None and torch.get_num_threads() != self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        autocast = (
+            torch.autocast(device_type=torch.device(self._device).type, dtype=torch.bfloat16)
+            if self.precision == "bfloat16"
+            else contextlib.nullcontext()
         )
-        return np.ascontiguousarray(out, dtype=np.float32)
+        with torch.inference_mode(), autocast:
+            out = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_tensor=True,
+                normalize_embeddings=False,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(out.float().cpu().numpy(), dtype=np.float32)
 
     def __repr__(self) -> str:
-        return f"SentenceTransformerEmbedder({self.name!r}, device={self._device!r})"
+        extra = f", precision={self.precision!r}" if self.precision != "float32" else ""
+        return f"SentenceTransformerEmbedder({self.name!r}, device={self._device!r}{extra})"
 
 
 class FunctionEmbedder:

@@ -26,6 +26,7 @@ class SearchStats:
 
     Also the mode used, the dense weight a hybrid fusion chose, the keyword stage's time and
     number of matching passages, and the reranker's time (``graph_s`` includes these two).
+    ``cached``: embeddings taken from the hub cache or the in-process LRU instead of the model.
     """
 
     visited: int = 0
@@ -33,6 +34,7 @@ class SearchStats:
     model_s: float = 0.0
     graph_s: float = 0.0
     delta_scanned: int = 0
+    cached: int = 0
     strategy: str = "graph"
     mode: str = "dense"
     alpha: float | None = None

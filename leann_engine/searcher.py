@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .bm25 import bm25_scores
+from .cache import EmbeddingLRU
 from .calibrate import prior_alpha
 from .embedding import Embedder, embed_checked, make_embedder
 from .filters import MetadataFilters, compile_filter, filter_key
 from .fusion import FusionFn, resolve_fusion
 from .graph import normalize_rows
+from .pq import adc_scores
 from .rerank import ExactReranker, Reranker, make_reranker
 from .results import SearchResult, SearchResults, SearchStats
 from .search import beam_search
@@ -27,6 +29,11 @@ DEFAULT_COMPLEXITY = 64
 MODES = ("dense", "bm25", "hybrid")
 # Candidates each ranking contributes to a hybrid fusion.
 FUSION_DEPTH = 50
+# Two-level search: share of the approximate (PQ) queue that is not re-embedded. With 32-byte
+# codes on 20,000 MiniLM chunks, 0.8 at complexity 32 gave recall@3 0.955 with 32 passages
+# re-embedded per query (benchmarks/bench_speed.py; README "Search parameters").
+DEFAULT_PRUNE_RATIO = 0.8
+PRUNING_STRATEGIES: tuple[str, ...] = ("global", "local")
 _SCORE_BATCH = 256
 
 
@@ -37,7 +44,11 @@ def _result(rec: dict[str, Any], score: float) -> SearchResult:
 
 
 class _Scorer:
-    """Similarity of base rows to the query: from stored vectors, or by re-embedding their text."""
+    """Similarity of base rows to the query: from stored vectors, or by re-embedding their text.
+
+    Recomputation first looks in the index's hub cache and the searcher's LRU of embeddings
+    from earlier queries, and embeds only what neither holds.
+    """
 
     def __init__(
         self,
@@ -46,19 +57,64 @@ class _Scorer:
         embedder: Embedder,
         stored: np.ndarray | None,
         stats: SearchStats,
+        lru: EmbeddingLRU | None = None,
     ) -> None:
         self.snap, self.query, self.embedder, self.stored, self.stats = snap, query, embedder, stored, stats
+        if lru is not None and getattr(lru, "owner", None) is not snap.base:
+            lru.clear()  # rows are numbered per base segment: a compaction renumbers them
+            lru.owner = snap.base  # type: ignore[attr-defined]
+        self.lru = lru
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if self.stored is not None:
             return np.asarray(self.stored[rows], dtype=np.float32) @ self.query
-        t = time.perf_counter()
-        vecs = embed_checked(self.embedder, self.snap.texts(rows.tolist()), self.snap.dimension)
-        if self.snap.metric == "cosine":
-            vecs = normalize_rows(vecs)
-        self.stats.model_s += time.perf_counter() - t
-        self.stats.recomputed += len(rows)
+        vecs = np.empty((rows.size, self.snap.dimension), dtype=np.float32)
+        todo = np.ones(rows.size, dtype=bool)
+        hubs = self.snap.hubs
+        if hubs is not None and hubs[0].size:
+            pos = np.minimum(np.searchsorted(hubs[0], rows), hubs[0].size - 1)
+            hit = hubs[0][pos] == rows
+            vecs[hit] = hubs[1][pos[hit]]
+            todo &= ~hit
+        if self.lru is not None:
+            for i in np.flatnonzero(todo).tolist():
+                v = self.lru.get(int(rows[i]))
+                if v is not None:
+                    vecs[i] = v
+                    todo[i] = False
+        self.stats.cached += int(rows.size - todo.sum())
+        if todo.any():
+            need = rows[todo]
+            t = time.perf_counter()
+            fresh = embed_checked(self.embedder, self.snap.texts(need.tolist()), self.snap.dimension)
+            if self.snap.metric == "cosine":
+                fresh = normalize_rows(fresh)
+            self.stats.model_s += time.perf_counter() - t
+            self.stats.recomputed += int(need.size)
+            vecs[todo] = fresh
+            if self.lru is not None:
+                self.lru.put(need, fresh)
         return vecs @ self.query
+
+    def approx(self) -> Callable[[np.ndarray], np.ndarray] | None:
+        """ADC similarities from the index's PQ codes, or ``None`` when it has no codes."""
+        if self.snap.pq is None:
+            return None
+        pq, codes = self.snap.pq
+        table = pq.table(self.query)
+        return lambda rows: adc_scores(table, codes[rows])
+
+
+def _prune_args(prune_ratio: float | None, strategy: str) -> tuple[float | None, str]:
+    if prune_ratio is not None and (
+        isinstance(prune_ratio, bool)
+        or not isinstance(prune_ratio, (int, float))
+        or not 0.0 <= prune_ratio < 1.0
+    ):
+        raise ValueError(f"prune_ratio must be a number in [0, 1) or None, got {prune_ratio!r}")
+    if strategy not in PRUNING_STRATEGIES:
+        raise ValueError(f"pruning_strategy must be one of {', '.join(PRUNING_STRATEGIES)}, got {strategy!r}")
+    return (None if prune_ratio is None else float(prune_ratio)), strategy
 
 
 def _top_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -100,6 +156,7 @@ class LeannSearcher:
         embedding: Embedder | str | None = None,
         *,
         enable_warmup: bool = False,
+        embedding_cache_mb: float = 16.0,
         mode: str = "dense",
         alpha: float | None = None,
         fusion: str | FusionFn = "blend",
@@ -119,6 +176,8 @@ class LeannSearcher:
         if rerank not in (None, False, True):
             make_reranker(rerank)  # type: ignore[arg-type]
         self.path = Path(index_path)
+        # Embeddings recomputed by earlier queries, reused by later ones (16 MB: ~10,000 x 384-d).
+        self._lru = EmbeddingLRU(embedding_cache_mb)
         self._snap = Snapshot(self.path)
         self._stamp = manifest_stamp(self.path)
         self._embedding_arg = embedding
@@ -228,7 +287,7 @@ class LeannSearcher:
         recompute_embeddings: bool | None = None,
         batch_size: int = 0,
         beam_width: int = 1,
-        prune_ratio: float = 0.0,
+        prune_ratio: float | None = None,
         pruning_strategy: str = "global",
     ) -> SearchResults:
         """Return the ``top_k`` passages that best answer ``query``, best first.
@@ -261,8 +320,13 @@ class LeannSearcher:
                 0 embeds each search step's new neighbours together.
             beam_width: frontier nodes expanded per step (LEANN's name); their new neighbours
                 are embedded in one batch.
-            prune_ratio, pruning_strategy: LEANN's two-level search knobs, accepted so LEANN
-                code runs unchanged; only their defaults (0.0, "global") exist so far.
+            prune_ratio: two-level search (index with PQ codes, recomputing): the share of the
+                approximate queue not re-embedded; ``None`` means 0.8 there, 0.0 elsewhere.
+                With ``"global"`` the walk follows the codes with a queue of
+                ``complexity / (1 - prune_ratio)`` and re-embeds its best ``complexity``; 0.0
+                walks on exact scores only. Ignored (exact walk) on an index without codes.
+            pruning_strategy: ``"global"`` (above) or ``"local"``: walk on exact scores and
+                re-embed only the best ``1 - prune_ratio`` of each step's new neighbours.
 
         Scores: cosine similarity (or inner product for ``metric="mips"``) in dense mode, BM25
         in bm25 mode and for grep, the fused score in hybrid mode, the reranker's score after a
@@ -283,11 +347,7 @@ class LeannSearcher:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
             raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
         beam_width = _positive_int("beam_width", beam_width)
-        if prune_ratio != 0.0 or pruning_strategy != "global":
-            raise ValueError(
-                f"prune_ratio={prune_ratio!r}, pruning_strategy={pruning_strategy!r}: approximate "
-                "two-level search is not available yet; leave them at 0.0 and 'global'"
-            )
+        prune = _prune_args(prune_ratio, pruning_strategy)
         alpha = self.default_alpha if alpha is None else alpha
         if alpha is not None and (
             isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
@@ -314,7 +374,7 @@ class LeannSearcher:
             if qvec is None:
                 qvec = self._query_vector(query, query_embedding, stats)
             found = self._dense(
-                snap, qvec, k, complexity, mask, recompute_embeddings, batch_size, beam_width, stats
+                snap, qvec, k, complexity, mask, recompute_embeddings, batch_size, beam_width, stats, prune
             )
             exact.update(found)
             return found
@@ -391,11 +451,12 @@ class LeannSearcher:
         batch_size: int,
         beam_width: int,
         stats: SearchStats,
+        prune: tuple[float | None, str] = (None, "global"),
     ) -> list[tuple[int, float]]:
         stored = self._stored_vectors(snap, recompute)
-        score = _Scorer(snap, q, self.embedder, stored, stats)
+        score = _Scorer(snap, q, self.embedder, stored, stats, self._lru)
         walk = {"ef": max(complexity, k), "batch_size": batch_size, "beam_width": beam_width}
-        found = self._search_base(snap, score, mask, walk, stats)
+        found = self._search_base(snap, score, mask, walk, stats, prune)
         found += self._search_delta(snap, q, mask, stats)
         found.sort(key=lambda h: -h[0])
         return [(r, s) for s, r in found[:k]]
@@ -406,7 +467,7 @@ class LeannSearcher:
         idx = np.asarray(rows, dtype=np.int64)
         in_base = idx < n_base
         if in_base.any():
-            score = _Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats)
+            score = _Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
             out[in_base] = score(idx[in_base])
         if (~in_base).any():
             out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base] @ q
@@ -496,19 +557,34 @@ class LeannSearcher:
 
     @staticmethod
     def _search_base(
-        snap: Snapshot, score: _Scorer, mask: np.ndarray, walk: dict[str, int], stats: SearchStats
+        snap: Snapshot,
+        score: _Scorer,
+        mask: np.ndarray,
+        walk: dict[str, int],
+        stats: SearchStats,
+        prune: tuple[float | None, str] = (0.0, "global"),
     ) -> list[tuple[float, int]]:
-        """Walk the graph, or score the matches directly when a filter leaves few of them."""
+        """Walk the graph, or score the matches directly when a filter leaves few of them.
+
+        With PQ codes and recomputation, the walk is two-level: ``prune_ratio`` (default
+        :data:`DEFAULT_PRUNE_RATIO`) of the approximate queue is not re-embedded.
+        """
         n_base = snap.base.n
         if not n_base:
             return []
+        ratio, strategy = prune
+        approx = score.approx() if score.stored is None else None
+        if ratio is None:
+            ratio = DEFAULT_PRUNE_RATIO if approx is not None else 0.0
+        two_level = approx is not None and ratio > 0.0
         base_mask = mask[:n_base]
         n_match = int(base_mask.sum())
         filtered = n_match < n_base
         # An unfiltered walk scores about 16*ef nodes (measured 925 at ef 64 on 20,000), and
         # under half of a small graph; a filter multiplies that by 1/selectivity, since the walk
-        # passes through rows it rejects. Scoring the matches directly costs n_match.
-        walk_cost = min(n_base / 2, 16 * walk["ef"])
+        # passes through rows it rejects. Scoring the matches directly costs n_match. A
+        # two-level walk re-embeds about ef nodes, whatever it passes through.
+        walk_cost = walk["ef"] if two_level else min(n_base / 2, 16 * walk["ef"])
         if filtered and n_match * n_match <= walk_cost * n_base:
             stats.strategy = "direct"
             rows = np.flatnonzero(base_mask)
@@ -519,7 +595,32 @@ class LeannSearcher:
             stats.visited = int(rows.size)
             return hits
         accept = base_mask.__getitem__ if filtered else None
-        found, stats.visited = beam_search(snap.graph, score, accept=accept, **walk)
+        if two_level:
+            keep = 1.0 - ratio
+            stats.strategy = f"two-level/{strategy}"
+            if strategy == "global":
+                # The approximate queue is 1/keep times longer; its best ef are re-embedded.
+                walk = {**walk, "ef": math.ceil(walk["ef"] / keep - 1e-9)}
+            found, stats.visited = beam_search(
+                snap.graph,
+                score,
+                ef=walk["ef"],
+                batch_size=walk["batch_size"],
+                beam_width=walk["beam_width"],
+                accept=accept,
+                approx=approx,
+                keep_ratio=keep,
+                strategy=strategy,
+            )
+            return found
+        found, stats.visited = beam_search(
+            snap.graph,
+            score,
+            ef=walk["ef"],
+            batch_size=walk["batch_size"],
+            beam_width=walk["beam_width"],
+            accept=accept,
+        )
         return found
 
     @staticmethod

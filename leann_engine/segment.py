@@ -14,8 +14,10 @@ import numpy as np
 
 from . import graph as G
 from .bm25 import encode_bm25
+from .cache import encode_hub_file, hub_rows
 from .codec import encode_varints
 from .graphfile import encode_graph
+from .pq import codebook_size, encode_pq_file, train_pq
 from .storage import EMBEDDING_DTYPE, crc_of, encode_records, gen_name, write_file
 from .tokenize import Tokenizer
 
@@ -29,6 +31,9 @@ class GraphParams:
     (the paper's *m*); ``None`` or ``>= graph_degree`` turns pruning off.
     ``hub_fraction``: share of nodes, by degree, that keep the full budget (the paper's *a%*).
     ``build_complexity``: HNSW's ``efConstruction``.
+    ``pq_bytes``: PQ code bytes per passage for the two-level search (``None``: graph only;
+    indexes under 1,024 passages get no codes, see :func:`~leann_engine.pq.codebook_size`).
+    ``hub_cache_mb``: stored float16 embeddings of hub nodes, in MB (0: none).
     """
 
     graph_degree: int = 32
@@ -37,6 +42,8 @@ class GraphParams:
     hub_fraction: float = 0.02
     seed: int = 100
     num_threads: int = -1
+    pq_bytes: int | None = 32
+    hub_cache_mb: float = 0.0
 
     @classmethod
     def from_dict(cls, build: dict[str, Any]) -> GraphParams:
@@ -47,6 +54,9 @@ class GraphParams:
             pruned_degree=build["pruned_degree"],
             hub_fraction=build["hub_fraction"],
             seed=build.get("seed", 100),
+            # Indexes written before codes existed stay graph-only through compactions.
+            pq_bytes=build.get("pq_bytes"),
+            hub_cache_mb=float(build.get("hub_cache_mb", 0.0)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +66,8 @@ class GraphParams:
             "pruned_degree": self.pruned_degree,
             "hub_fraction": self.hub_fraction,
             "seed": self.seed,
+            "pq_bytes": self.pq_bytes,
+            "hub_cache_mb": self.hub_cache_mb,
         }
 
 
@@ -135,6 +147,17 @@ def write_base(
         write_file(
             path / files["embeddings"], np.ascontiguousarray(vectors[order], dtype=EMBEDDING_DTYPE).tobytes()
         )
+    ksub = codebook_size(graph.n)
+    if params.pq_bytes and ksub:
+        # Codes for the two-level search; the file carries its own CRC, like the graph.
+        ordered = np.ascontiguousarray(vectors[order], dtype=np.float32)
+        pq = train_pq(ordered, min(int(params.pq_bytes), ordered.shape[1]), ksub=ksub, seed=params.seed)
+        files["pq"] = gen_name("base", gen, "pq")
+        write_file(path / files["pq"], encode_pq_file(pq, pq.encode(ordered)))
+    if params.hub_cache_mb > 0 and graph.n:
+        rows = hub_rows(graph, params.hub_cache_mb, vectors.shape[1])
+        files["hubs"] = gen_name("base", gen, "hubs")
+        write_file(path / files["hubs"], encode_hub_file(rows, np.asarray(vectors[order[rows]])))
     checksums = {files[k]: crc_of(path / files[k]) for k in ("base_offsets", "base_ids")}
     stats = {
         "rows": graph.n,

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from .bm25 import FilePostings, MemoryPostings, Postings
+from .cache import read_hub_file
 from .filters import Predicate
 from .graph import Graph
 from .graphfile import read_graph
 from .grep import GrepCorpus
+from .pq import ProductQuantizer, read_pq
 from .storage import (
     BaseSegment,
     DeltaSegment,
@@ -45,6 +47,8 @@ class Snapshot:
         self.graph: Graph
         self.base: BaseSegment
         self.base_embeddings: np.ndarray | None
+        self.pq: Any
+        self.hubs: Any
         same_base = previous is not None and _same_base(previous.manifest, m)
         # Keyword lists and the text corpus for grep are loaded on first use, then shared by
         # later snapshots of the same base.
@@ -55,12 +59,14 @@ class Snapshot:
         if previous is not None and same_base:
             self.graph, self.base = previous.graph, previous.base
             self.base_embeddings = previous.base_embeddings
+            self.pq, self.hubs = previous.pq, previous.hubs
             self._base_postings = previous._base_postings
             self._base_texts = previous._base_texts
         else:
             self.graph = read_graph(path / m["files"]["graph"])
             self.base = BaseSegment(path, m)
             self.base_embeddings = read_base_embeddings(path, m)
+            self.pq, self.hubs = read_search_aids(path, m)
         if self.graph.n != self.base.n:
             raise_format(path, f"the graph has {self.graph.n} nodes but the passage store {self.base.n}")
         self.delta: DeltaSegment = DeltaSegment(path, m, self.dimension, previous.delta if previous else None)
@@ -183,7 +189,17 @@ class Snapshot:
         self.base.close()
 
 
-_BASE_FILES = ("graph", "base_data", "base_offsets", "base_ids", "embeddings", "bm25")
+_BASE_FILES = ("graph", "base_data", "base_offsets", "base_ids", "embeddings", "bm25", "pq", "hubs")
+
+
+def read_search_aids(
+    path: Path, m: dict[str, Any]
+) -> tuple[tuple[ProductQuantizer, np.ndarray] | None, tuple[np.ndarray, np.ndarray] | None]:
+    """The PQ codes and the hub embedding cache, each ``None`` when the index has none."""
+    files, n, dim = m["files"], int(m["base"]["rows"]), int(m["dimensions"])
+    pq = read_pq(path / files["pq"], n=n, dim=dim) if files.get("pq") else None
+    hubs = read_hub_file(path / files["hubs"], n=n, dim=dim) if files.get("hubs") else None
+    return pq, hubs
 
 
 def _same_base(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -76,16 +76,22 @@ def embed_all(
     show_progress: bool = False,
     desc: str = "embedding",
 ) -> np.ndarray:
-    """Embed many texts in batches, with an optional progress bar."""
+    """Embed many texts in batches, with an optional progress bar.
+
+    Texts go to the model longest first across the whole list, not only within a call, so
+    every batch pads to about the same length.
+    """
     out = np.zeros((len(texts), dimension), dtype=np.float32)
     bar = None
     if show_progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(texts), desc=desc, unit="chunk")
+    order = np.argsort([-len(t) for t in texts], kind="stable")
     for s in range(0, len(texts), batch):
-        part = texts[s : s + batch]
-        out[s : s + len(part)] = embed_checked(embedder, part, dimension)
+        rows = order[s : s + batch]
+        part = [texts[i] for i in rows]
+        out[rows] = embed_checked(embedder, part, dimension)
         if bar is not None:
             bar.update(len(part))
     if bar is not None:

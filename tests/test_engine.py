@@ -70,18 +70,19 @@ def test_search_recomputes_only_part_of_the_index(index):
 def test_each_passage_is_embedded_once_per_query_in_step_batches(index):
     path, _, _ = index
     counting = WordHashEmbedder()
-    s = LeannSearcher(path, counting)
-    s.search("driver module patch", top_k=5, complexity=32)
+    s = LeannSearcher(path, counting, embedding_cache_mb=0)  # every repeat query re-embeds
+    # prune_ratio=0.0: the exact walk, whose step batches these options shape
+    s.search("driver module patch", top_k=5, complexity=32, prune_ratio=0.0)
     passages = counting.seen[1:]  # the first text is the query
     assert len(passages) == len(set(passages)) == s.last_stats.recomputed
     one_step = counting.batches
     counting.batches, counting.seen = 0, []
-    res = s.search("driver module patch", top_k=5, complexity=32, batch_size=48)
+    res = s.search("driver module patch", top_k=5, complexity=32, batch_size=48, prune_ratio=0.0)
     assert counting.batches < one_step / 2  # bigger batches, fewer model calls
     assert len(counting.seen[1:]) == len(set(counting.seen[1:]))
-    assert res[0].id == s.search("driver module patch", top_k=5, complexity=32)[0].id
+    assert res[0].id == s.search("driver module patch", top_k=5, complexity=32, prune_ratio=0.0)[0].id
     counting.batches = 0
-    wide = s.search("driver module patch", top_k=5, complexity=32, beam_width=4)
+    wide = s.search("driver module patch", top_k=5, complexity=32, beam_width=4, prune_ratio=0.0)
     assert counting.batches < one_step / 2 and wide[0].id == res[0].id
 
 
@@ -178,7 +179,7 @@ def test_filtered_graph_walk_fills_top_k(tmp_path, embedder):
     texts, metas = build(path, embedder, n=3000)
     s = LeannSearcher(path, embedder)
     res = s.search("recipe onion oven", top_k=20, complexity=32, metadata_filters={"topic": {"not_in": ["cooking", "kernel"]}})
-    assert res.stats.strategy == "graph"
+    assert res.stats.strategy == "two-level/global"  # 3000 passages: PQ codes were written
     assert len(res) == 20 and all(r.metadata["topic"] not in ("cooking", "kernel") for r in res)
     assert res.stats.recomputed < len(texts)
 
@@ -210,7 +211,8 @@ def test_bad_filters_are_value_errors(index, embedder, filters, match):
         ({"complexity": 0}, "complexity"),
         ({"beam_width": 0}, "beam_width"),
         ({"batch_size": -1}, "batch_size"),
-        ({"prune_ratio": 0.5}, "two-level search is not available yet"),
+        ({"prune_ratio": 1.0}, "prune_ratio must be a number in"),
+        ({"pruning_strategy": "proportional"}, "pruning_strategy must be one of"),
         ({"query": 3}, "query must be a string"),
     ])
 def test_bad_search_arguments(index, embedder, kw, match):
