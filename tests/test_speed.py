@@ -297,8 +297,11 @@ def test_two_level_search_with_the_real_model(tmp_path, sample_chunks, real_mode
     vecs = normalize_rows(raw)
     row = {t: i for i, t in enumerate(texts)}
     # Built from the vectors just computed (same model); the searches below re-embed for real.
+    # Texts not in the table (the build's calibration probe) go to the real model.
     lookup = FunctionEmbedder(
-        lambda ts: raw[[row[t] for t in ts]], real_model.dimension, name=real_model.name
+        lambda ts: raw[[row[t] for t in ts]] if all(t in row for t in ts) else real_model.embed(ts),
+        real_model.dimension,
+        name=real_model.name,
     )
     b = LeannBuilder(embedding_model=lookup)
     b.add_texts(texts2, metas2, [f"c{i}" for i in range(len(texts2))])
