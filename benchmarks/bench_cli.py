@@ -62,7 +62,12 @@ class LookupEmbedder:
         self._m = matrix
 
     def embed(self, texts):
-        return self._m[[self._row[t] for t in texts]]
+        if all(t in self._row for t in texts):
+            return self._m[[self._row[t] for t in texts]]
+        # Texts not in the cache (the build's calibration probe) go to the real model.
+        from leann_engine.embedding import make_embedder
+
+        return make_embedder(DEFAULT_MODEL).embed(list(texts))
 
 
 def median(xs: list[float]) -> float:
