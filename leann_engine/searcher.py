@@ -595,31 +595,23 @@ class LeannSearcher:
             stats.visited = int(rows.size)
             return hits
         accept = base_mask.__getitem__ if filtered else None
+        ef = walk["ef"]
+        two_level_args: dict[str, Any] = {}
         if two_level:
             keep = 1.0 - ratio
             stats.strategy = f"two-level/{strategy}"
             if strategy == "global":
                 # The approximate queue is 1/keep times longer; its best ef are re-embedded.
-                walk = {**walk, "ef": math.ceil(walk["ef"] / keep - 1e-9)}
-            found, stats.visited = beam_search(
-                snap.graph,
-                score,
-                ef=walk["ef"],
-                batch_size=walk["batch_size"],
-                beam_width=walk["beam_width"],
-                accept=accept,
-                approx=approx,
-                keep_ratio=keep,
-                strategy=strategy,
-            )
-            return found
+                ef = math.ceil(ef / keep - 1e-9)
+            two_level_args = {"approx": approx, "keep_ratio": keep, "strategy": strategy}
         found, stats.visited = beam_search(
             snap.graph,
             score,
-            ef=walk["ef"],
+            ef=ef,
             batch_size=walk["batch_size"],
             beam_width=walk["beam_width"],
             accept=accept,
+            **two_level_args,
         )
         return found
 
