@@ -21,18 +21,15 @@ neither match nor skew the statistics.
 
 from __future__ import annotations
 
-import json
-import struct
-import zlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from . import codec
 from .errors import IndexFormatError
+from .framing import frame, unframe
 from .tokenize import Tokenizer
 
 MAGIC = b"LEANNBM5"
@@ -137,9 +134,7 @@ def encode_bm25(docs: Sequence[Sequence[str]], tokenizer: Tokenizer) -> bytes:
         "tokenizer": tokenizer.config(),
         "sections": [len(s) for s in sections],
     }
-    hb = json.dumps(header).encode()
-    body = MAGIC + struct.pack("<II", VERSION, len(hb)) + hb + b"".join(sections)
-    return body + struct.pack("<I", zlib.crc32(body))
+    return frame(MAGIC, VERSION, header, sections)
 
 
 class FilePostings(Postings):
@@ -151,25 +146,17 @@ class FilePostings(Postings):
             data = path.read_bytes()
         except OSError as e:
             raise IndexFormatError(f"cannot read keyword index {path}: {e}") from e
-        bad = f"{path} is not a leann keyword index or is damaged: rebuild the index"
-        if len(data) < 20 or data[:8] != MAGIC:
-            raise IndexFormatError(bad)
-        (crc,) = struct.unpack("<I", data[-4:])
-        if zlib.crc32(data[:-4]) != crc:
-            raise IndexFormatError(f"{path} is corrupt (checksum mismatch): rebuild the index")
-        version, hlen = struct.unpack("<II", data[8:16])
-        if version > VERSION:
-            raise IndexFormatError(f"{path} uses keyword index format v{version}; upgrade leann_engine")
+        self.header, body = unframe(data, path, MAGIC, VERSION, "leann keyword index")
+        bad = f"{path} is a damaged keyword index: rebuild the index"
         try:
-            self.header: dict[str, Any] = json.loads(data[16 : 16 + hlen])
             sizes = [int(s) for s in self.header["sections"]]
             n_terms, rows = int(self.header["terms"]), int(self.header["rows"])
-            pos = 16 + hlen
+            pos = 0
             parts = []
             for s in sizes:
-                parts.append(memoryview(data)[pos : pos + s])
+                parts.append(body[pos : pos + s])
                 pos += s
-            if pos != len(data) - 4 or len(parts) != 5:
+            if pos != len(body) or len(parts) != 5:
                 raise ValueError("section sizes do not add up")
             self._vocab_raw = bytes(parts[0])
             self.df = codec.decode_varints(parts[1], n_terms)

@@ -9,9 +9,6 @@ int32, which loads without decoding but takes about twice the space.
 
 from __future__ import annotations
 
-import json
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import numpy as np
 
 from . import codec
 from .errors import IndexFormatError
+from .framing import frame, unframe
 from .graph import Graph, Level
 
 MAGIC = b"LEANNGRF"
@@ -58,9 +56,7 @@ def encode_graph(graph: Graph, *, compact: bool = True) -> bytes:
         info.update(count=int(lev.nodes.size), nodes_bytes=len(nodes))
         header["levels"].append(info)
         parts += [nodes, *blobs]
-    head = json.dumps(header, separators=(",", ":")).encode()
-    body = MAGIC + struct.pack("<II", VERSION, len(head)) + head + b"".join(parts)
-    return body + struct.pack("<I", zlib.crc32(body))
+    return frame(MAGIC, VERSION, header, parts)
 
 
 def _take(buf: memoryview, pos: int, size: int, path: Path) -> tuple[memoryview, int]:
@@ -95,22 +91,9 @@ def _lists(
 
 def decode_graph(data: bytes, path: Path) -> Graph:
     """Parse bytes written by :func:`encode_graph`; any damage raises :class:`IndexFormatError`."""
-    if len(data) < len(MAGIC) + 12 or not data.startswith(MAGIC):
-        raise IndexFormatError(f"{path} is not a leann_engine graph file (bad magic bytes)")
-    (crc,) = struct.unpack("<I", data[-4:])
-    if zlib.crc32(data[:-4]) != crc:
-        raise IndexFormatError(
-            f"{path} is corrupt (checksum mismatch): rebuild the index or restore it from a backup"
-        )
-    version, head_len = struct.unpack("<II", data[8:16])
-    if version > VERSION:
-        raise IndexFormatError(
-            f"{path} has graph format {version}, newer than this code reads ({VERSION}): upgrade"
-        )
-    buf = memoryview(data)[:-4]
+    header, buf = unframe(data, path, MAGIC, VERSION, "leann_engine graph file")
+    pos = 0
     try:
-        head, pos = _take(buf, 16, head_len, path)
-        header = json.loads(bytes(head))
         n, compact = int(header["n"]), bool(header["compact"])
         indptr, indices, pos = _lists(buf, pos, n, header["level0"], None, compact, path)
         upper = []

@@ -13,15 +13,13 @@ trailing CRC-32 of everything before it.
 
 from __future__ import annotations
 
-import json
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import IndexFormatError
+from .framing import frame, unframe
 
 MAGIC = b"LEANNPQ1"
 VERSION = 1
@@ -151,45 +149,23 @@ def train_pq(
 
 
 def encode_pq_file(pq: ProductQuantizer, codes: np.ndarray) -> bytes:
-    header = json.dumps(
-        {"dim": pq.dim, "m": pq.m, "ksub": pq.ksub, "dsub": pq.dsub, "n": int(codes.shape[0])}
-    ).encode()
-    body = b"".join(
-        [
-            MAGIC,
-            struct.pack("<II", VERSION, len(header)),
-            header,
-            pq.codebooks.astype("<f2").tobytes(),
-            np.ascontiguousarray(codes, dtype=np.uint8).tobytes(),
-        ]
-    )
-    return body + struct.pack("<I", zlib.crc32(body))
+    header = {"dim": pq.dim, "m": pq.m, "ksub": pq.ksub, "dsub": pq.dsub, "n": int(codes.shape[0])}
+    parts = [pq.codebooks.astype("<f2").tobytes(), np.ascontiguousarray(codes, dtype=np.uint8).tobytes()]
+    return frame(MAGIC, VERSION, header, parts)
 
 
 def decode_pq_file(data: bytes, path: Path, *, n: int, dim: int) -> tuple[ProductQuantizer, np.ndarray]:
     """Parse a codes file; damage, or a shape other than ``n`` x ``dim``, raises IndexFormatError."""
-    if len(data) < len(MAGIC) + 12 or not data.startswith(MAGIC):
-        raise IndexFormatError(f"{path} is not a leann_engine PQ codes file (bad magic bytes)")
-    (crc,) = struct.unpack("<I", data[-4:])
-    if zlib.crc32(data[:-4]) != crc:
-        raise IndexFormatError(
-            f"{path} is corrupt (checksum mismatch): rebuild the index or restore it from a backup"
-        )
-    version, head_len = struct.unpack("<II", data[8:16])
-    if version > VERSION:
-        raise IndexFormatError(f"{path} has PQ format {version}, newer than this code reads ({VERSION})")
+    head, body = unframe(data, path, MAGIC, VERSION, "leann_engine PQ codes file")
     try:
-        head = json.loads(data[16 : 16 + head_len])
         m, ksub, dsub, rows = (int(head[k]) for k in ("m", "ksub", "dsub", "n"))
         if int(head["dim"]) != dim or rows != n or m * dsub < dim:
             raise ValueError(f"holds {rows} x {head['dim']}-d codes, the index has {n} x {dim}")
-        pos = 16 + head_len
         book_bytes = m * ksub * dsub * 2
-        books = np.frombuffer(data, dtype="<f2", count=m * ksub * dsub, offset=pos)
-        pos += book_bytes
-        if len(data) - 4 - pos != n * m:
+        if len(body) - book_bytes != n * m:
             raise ValueError("codes size does not match the header")
-        codes = np.frombuffer(data, dtype=np.uint8, count=n * m, offset=pos).reshape(n, m)
+        books = np.frombuffer(body, dtype="<f2", count=m * ksub * dsub)
+        codes = np.frombuffer(body, dtype=np.uint8, count=n * m, offset=book_bytes).reshape(n, m)
     except (ValueError, KeyError, TypeError) as e:
         raise IndexFormatError(f"{path} is corrupt ({e}): rebuild the index") from e
     if codes.size and int(codes.max()) >= ksub:
