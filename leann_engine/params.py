@@ -12,12 +12,23 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+
 METRICS: tuple[str, ...] = ("cosine", "mips")
+
+
 SEARCH_MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
+
+
 PRUNING_STRATEGIES: tuple[str, ...] = ("global", "local")
+
+
 FUSION_NAMES: tuple[str, ...] = ("blend", "rrf")
+
+
 # Seed of the HNSW build and of PQ training; recorded in the manifest so a compaction repeats it.
 GRAPH_SEED = 100
+
+
 # LEANN's names for build options: alias -> (our field, conversion).
 _BUILD_ALIASES: dict[str, tuple[str, Any]] = {
     "efConstruction": ("build_complexity", lambda v: v),
@@ -134,7 +145,7 @@ class BuildParams(_Params):
             if not isinstance(stop, Iterable) or not all(isinstance(w, str) for w in stop):
                 raise ValueError(f"stopwords must be None, language codes or a collection of words, got {stop!r}")
             object.__setattr__(self, "stopwords", tuple(sorted(set(stop))))
-        from .tokenize import Tokenizer
+        from leann_engine.keyword.tokenize import Tokenizer
 
         Tokenizer(self.stopwords)  # unknown language codes fail here, naming stopwords
 
@@ -234,7 +245,7 @@ class SearchParams(_Params):
                 f"(dense, keyword, alpha) -> [(row, score), ...], got {self.fusion!r}"
             )
         if self.rerank not in (None, False, True):
-            from .rerank import make_reranker
+            from leann_engine.hybrid.rerank import make_reranker
 
             make_reranker(self.rerank if isinstance(self.rerank, (str, Path)) else self.rerank)
         check_int("rerank_top_n", self.rerank_top_n, 1, none_ok=True)
