@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,8 +22,26 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+FaultHook = Callable[[str, Path, "bytes | None"], None]
+_fault_hook: FaultHook | None = None
+
+
+def set_fault_hook(hook: FaultHook | None) -> None:
+    """Install ``hook(point, path, data)``, called at the named points of every write: ``"write"``
+    before a new file is written (with its bytes) and ``"commit"`` before a manifest is published.
+    For crash tests, which kill a writer there; ``None`` removes it."""
+    global _fault_hook
+    _fault_hook = hook
+
+
+def fault_point(point: str, path: Path, data: bytes | None = None) -> None:
+    if _fault_hook is not None:
+        _fault_hook(point, path, data)
+
+
 def write_file(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file and flush it to disk (files are never rewritten in place)."""
+    fault_point("write", path, data)
     with open(path, "wb") as f:
         f.write(data)
         f.flush()

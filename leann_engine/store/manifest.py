@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 from leann_engine.errors import IndexFormatError, IndexNotFoundError
+from leann_engine.store.io import fault_point
 from leann_engine.store.io import atomic_write
 from leann_engine.store.lock import LOCK_FILE
 
@@ -100,6 +101,7 @@ def manifest_stamp(path: Path) -> tuple[int, int] | None:
 
 def commit_manifest(path: Path, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """Atomically publish ``manifest`` and remove files no live generation needs."""
+    fault_point("commit", path)
     manifest["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     previous_files = set(referenced_files(previous))
     keep = set(referenced_files(manifest)) | previous_files

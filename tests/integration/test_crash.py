@@ -20,14 +20,14 @@ from conftest import make_corpus
 from leann_engine import LeannBuilder, LeannIndex, LeannSearcher
 
 TESTS = Path(__file__).resolve().parent
-ROOT = TESTS.parent
+ROOT = TESTS.parents[1]
 
 PRELUDE = f"""
 import sys, time, os
-sys.path[:0] = [{str(ROOT)!r}, {str(TESTS)!r}]
+sys.path[:0] = [{str(ROOT)!r}, {str(TESTS.parent)!r}]
 from conftest import WordHashEmbedder, make_corpus
-import leann_engine.index as index_mod, leann_engine.segment as segment, leann_engine.writer as writer_mod
 from leann_engine import LeannBuilder, LeannIndex
+from leann_engine.store.io import set_fault_hook
 emb = WordHashEmbedder()
 
 def pause(tag):
@@ -38,31 +38,23 @@ def pause(tag):
 WRITERS = {
     # Killed halfway through writing the new graph file of a rebuild.
     "build": """
-real_write = segment.write_file
-def half_write(path, data):
-    if str(path).endswith('.graph'):
+def half_write(point, path, data):
+    if point == 'write' and str(path).endswith('.graph'):
         with open(path, 'wb') as f:
             f.write(data[: len(data) // 2]); f.flush()
         pause('READY')
-    real_write(path, data)
-segment.write_file = half_write
+set_fault_hook(half_write)
 texts, metas = make_corpus(500, seed=9)
 b = LeannBuilder(embedding_model=emb); b.add_texts(texts, metas); b.build_index(PATH)
 """,
     # Killed after appending to the delta files, before the manifest names the new rows.
     "add": """
-real_commit = index_mod.commit_manifest
-def late_commit(*a, **k):
-    pause('READY'); real_commit(*a, **k)
-index_mod.commit_manifest = late_commit
+set_fault_hook(lambda point, path, data: point == 'commit' and pause('READY'))
 LeannIndex(PATH, emb, auto_compact=False).add_texts(['half written passage'] * 50, ids=[f'h{i}' for i in range(50)])
 """,
     # Killed after a compaction wrote its new base segment, before the commit.
     "compact": """
-real_commit = writer_mod.commit_manifest
-def late_commit(*a, **k):
-    pause('READY'); real_commit(*a, **k)
-writer_mod.commit_manifest = late_commit
+set_fault_hook(lambda point, path, data: point == 'commit' and pause('READY'))
 LeannIndex(PATH, emb, auto_compact=False).compact()
 """,
 }

@@ -243,3 +243,49 @@ def test_a_few_tombstones_keep_the_graph_walk(built, embedder):
     assert res.stats.strategy in ("graph", "two-level/global") and res.stats.recomputed < 0.9 * len(texts)
     narrow = ix.search("recipe onion pan", top_k=5, metadata_filters={"n": {"<": 40}})
     assert narrow.stats.strategy == "direct" and narrow.stats.recomputed <= 40
+
+
+def test_update_index_keeps_given_ids_when_one_passage_has_none(tmp_path, embedder):
+    path = tmp_path / "mixed.leann"
+    b = LeannBuilder(embedding_model=embedder)
+    b.add_texts(["alpha one", "beta two"], ids=["a", "b"])
+    b.build_index(path)
+    b.add_text("alpha one, edited", id="a")
+    b.add_text("gamma three")  # no id
+    b.update_index(path)
+    with LeannSearcher(path, embedder) as s:
+        assert s.count() == 3  # "a" replaced, not duplicated
+        assert [r.text for r in s.get(["a"])] == ["alpha one, edited"]
+        assert len([i for i in s.ids() if i not in ("a", "b")]) == 1
+
+
+def test_update_index_closes_the_index_when_adding_fails(tmp_path, embedder, monkeypatch):
+    from leann_engine import LeannIndex as _Index
+
+    path = tmp_path / "fail.leann"
+    b = LeannBuilder(embedding_model=embedder)
+    b.add_texts(["alpha"], ids=["a"])
+    b.build_index(path)
+    closed = []
+    monkeypatch.setattr(_Index, "add_texts", lambda self, *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    monkeypatch.setattr(_Index, "close", lambda self: closed.append(True))
+    b.add_text("beta")
+    with pytest.raises(RuntimeError, match="disk full"):
+        b.update_index(path)
+    assert closed == [True]
+
+
+def test_a_build_checks_connectivity_once(tmp_path, embedder, monkeypatch):
+    import leann_engine.build.pipeline as pipeline
+    import leann_engine.graph.prune as prune
+
+    calls = []
+    real = prune.ensure_connected
+    counted = lambda g, *a, **k: calls.append(1) or real(g, *a, **k)  # noqa: E731
+    monkeypatch.setattr(prune, "ensure_connected", counted)
+    monkeypatch.setattr(pipeline, "ensure_connected", counted)
+    texts, metas = make_corpus(60)
+    b = LeannBuilder(embedding_model=embedder)
+    b.add_texts(texts, metas)
+    b.build_index(tmp_path / "once.leann")
+    assert len(calls) == 1
