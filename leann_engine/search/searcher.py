@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 import numpy as np
-from leann_engine.keyword.bm25 import bm25_scores
 from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.hybrid.calibrate import prior_alpha
 from leann_engine.embed.base import Embedder
@@ -25,16 +24,16 @@ from leann_engine.store.usage import DiskUsage
 from leann_engine.store.usage import usage_of
 from leann_engine.params import SEARCH_MODES
 from leann_engine.params import SearchParams
-from leann_engine.quant.pq import adc_scores
 from leann_engine.hybrid.rerank import ExactReranker
 from leann_engine.hybrid.rerank import Reranker
 from leann_engine.hybrid.rerank import make_reranker
 from leann_engine.types import SearchResult
 from leann_engine.types import SearchResults
 from leann_engine.types import SearchStats
-from leann_engine.graph.walk import beam_search
 from leann_engine.store.snapshot import Snapshot
 from leann_engine.store.manifest import manifest_stamp
+from leann_engine.search.dense import Scorer, search_base, search_delta, vectors_for
+from leann_engine.search.stages import grep_stage, keyword_stage
 
 
 DEFAULT_COMPLEXITY = SearchParams.complexity
@@ -45,93 +44,18 @@ MODES = SEARCH_MODES
 
 # Candidates each ranking contributes to a hybrid fusion.
 FUSION_DEPTH = 50
-
-
-# Two-level search: share of the approximate (PQ) queue that is not re-embedded. With 32-byte
-# codes on 20,000 MiniLM chunks, 0.8 at complexity 32 gave recall@3 0.955 with 32 passages
-# re-embedded per query (benchmarks/bench_speed.py; README "Search parameters").
-DEFAULT_PRUNE_RATIO = 0.8
-
-
-_SCORE_BATCH = 256
-
-
 def _result(rec: dict[str, Any], score: float) -> SearchResult:
     return SearchResult(
         id=rec["id"], score=float(score), text=rec["text"], metadata=rec.get("metadata") or {}
     )
 
 
-class _Scorer:
-    """Similarity of base rows to the query: from stored vectors, or by re-embedding their text.
-
-    Recomputation first looks in the index's hub cache and the searcher's LRU of embeddings
-    from earlier queries, and embeds only what neither holds.
-    """
-
-    def __init__(
-        self,
-        snap: Snapshot,
-        query: np.ndarray,
-        embedder: Embedder,
-        stored: np.ndarray | None,
-        stats: SearchStats,
-        lru: EmbeddingLRU | None = None,
-    ) -> None:
-        self.snap, self.query, self.embedder, self.stored, self.stats = snap, query, embedder, stored, stats
-        if lru is not None and getattr(lru, "owner", None) is not snap.base:
-            lru.clear()  # rows are numbered per base segment: a compaction renumbers them
-            lru.owner = snap.base  # type: ignore[attr-defined]
-        self.lru = lru
-
-    def __call__(self, rows: np.ndarray) -> np.ndarray:
-        if self.stored is not None:
-            return np.asarray(self.stored[rows], dtype=np.float32) @ self.query
-        vecs = np.empty((rows.size, self.snap.dimension), dtype=np.float32)
-        todo = np.ones(rows.size, dtype=bool)
-        hubs = self.snap.hubs
-        if hubs is not None and hubs[0].size:
-            pos = np.minimum(np.searchsorted(hubs[0], rows), hubs[0].size - 1)
-            hit = hubs[0][pos] == rows
-            vecs[hit] = hubs[1][pos[hit]]
-            todo &= ~hit
-        if self.lru is not None:
-            for i in np.flatnonzero(todo).tolist():
-                v = self.lru.get(int(rows[i]))
-                if v is not None:
-                    vecs[i] = v
-                    todo[i] = False
-        self.stats.cached += int(rows.size - todo.sum())
-        if todo.any():
-            need = rows[todo]
-            t = time.perf_counter()
-            fresh = embed_checked(self.embedder, self.snap.texts(need.tolist()), self.snap.dimension)
-            if self.snap.metric == "cosine":
-                fresh = to_metric_space(fresh, "cosine")
-            self.stats.model_s += time.perf_counter() - t
-            self.stats.recomputed += int(need.size)
-            vecs[todo] = fresh
-            if self.lru is not None:
-                self.lru.put(need, fresh)
-        return vecs @ self.query
-
-    def approx(self) -> Callable[[np.ndarray], np.ndarray] | None:
-        """ADC similarities from the index's PQ codes, or ``None`` when it has no codes."""
-        if self.snap.pq is None:
-            return None
-        pq, codes = self.snap.pq
-        table = pq.table(self.query)
-        return lambda rows: adc_scores(table, codes[rows])
-
-
-def _top_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The ``k`` best rows with a positive score, best first (ties: lower row first)."""
-    rows = np.flatnonzero(scores > 0)
-    if rows.size > k:
-        part = np.argpartition(-scores[rows], k - 1)[:k]
-        rows = rows[part]
-    order = np.lexsort((rows, -scores[rows]))
-    return [(int(rows[i]), float(scores[rows[i]])) for i in order]
+def _check_query(query: str | None, query_embedding: Any, p: SearchParams) -> None:
+    if query is None:
+        if query_embedding is None or p.mode != "dense" or p.use_grep:
+            raise ValueError("query must be a string (it may be None only with query_embedding in dense mode)")
+    elif not isinstance(query, str):
+        raise ValueError(f"query must be a string, got {type(query).__name__}")
 
 
 class LeannSearcher:
@@ -300,41 +224,11 @@ class LeannSearcher:
     ) -> SearchResults:
         """Return the ``top_k`` passages that best answer ``query``, best first.
 
-        Args:
-            query: the question or keywords.
-            top_k: how many results; fewer only when fewer passages match.
-            complexity: the search queue length (HNSW's ``ef``; at least ``top_k`` is used).
-                Higher finds more of the true nearest neighbours and re-embeds more passages.
-            metadata_filters: ``{"key": {"op": value}}`` conditions (see
-                :mod:`leann_engine.filters`), applied in every mode before the top ``k`` are
-                taken, so ``top_k`` matches come back whenever that many exist.
-            mode: ``"dense"`` (embedding similarity; the default unless the searcher was
-                opened with another), ``"bm25"`` (keywords) or ``"hybrid"`` (both, fused).
-            alpha: weight of the dense ranking in a hybrid fusion, in [0, 1]; ``None`` (the
-                default) uses the index's calibrated weight (:mod:`leann_engine.calibrate`).
-            fusion: ``"blend"`` (default), ``"rrf"``, or a callable, see :mod:`leann_engine.fusion`.
-            rerank: re-order the best ``rerank_top_n`` candidates: ``True`` or ``"exact"``
-                (cosine with the index's embedding model, no extra model), a cross-encoder
-                model name or local path, or a :class:`~leann_engine.rerank.Reranker`.
-            rerank_top_n: candidates the reranker sees (default ``max(top_k, 20)``).
-            use_grep: return only passages that contain ``query`` literally (LEANN's grep),
-                best keyword score first; ``grep_ignore_case`` and ``grep_regex`` (``query``
-                is a Python regular expression) widen the match.
-            query_embedding: a query vector to use instead of embedding ``query`` (dense and
-                hybrid modes); ``query`` may then be ``None`` in dense mode.
-            recompute_embeddings: ``None`` uses stored embeddings when the index has them and
-                recomputes otherwise; ``True`` always recomputes; ``False`` requires stored ones.
-            batch_size: gather at least this many new nodes per model call (dynamic batching);
-                0 embeds each search step's new neighbours together.
-            beam_width: frontier nodes expanded per step (LEANN's name); their new neighbours
-                are embedded in one batch.
-            prune_ratio: two-level search (index with PQ codes, recomputing): the share of the
-                approximate queue not re-embedded; ``None`` means 0.8 there, 0.0 elsewhere.
-                With ``"global"`` the walk follows the codes with a queue of
-                ``complexity / (1 - prune_ratio)`` and re-embeds its best ``complexity``; 0.0
-                walks on exact scores only. Ignored (exact walk) on an index without codes.
-            pruning_strategy: ``"global"`` (above) or ``"local"``: walk on exact scores and
-                re-embed only the best ``1 - prune_ratio`` of each step's new neighbours.
+        ``query``: the question or keywords (``None`` only with ``query_embedding``, a query
+        vector used instead of embedding ``query``, in dense mode). ``metadata_filters``:
+        ``{"key": {"op": value}}`` conditions (:mod:`leann_engine.filters`), applied in every mode
+        before the top ``k`` are taken. Every other option is a field of
+        :class:`~leann_engine.SearchParams`, documented there.
 
         ``params`` (a :class:`~leann_engine.SearchParams`) replaces the searcher's defaults;
         keyword options override single fields; an unknown keyword raises ``ValueError``.
@@ -347,82 +241,86 @@ class LeannSearcher:
         p = (params if params is not None else self.defaults).replace(
             **{k: v for k, v in given.items() if v is not None}
         )
-        mode, use_grep = p.mode, p.use_grep
-        if query is None:
-            if query_embedding is None or mode != "dense" or use_grep:
-                raise ValueError(
-                    "query must be a string (it may be None only with query_embedding in dense mode)"
-                )
-        elif not isinstance(query, str):
-            raise ValueError(f"query must be a string, got {type(query).__name__}")
-        top_k, complexity, alpha = p.top_k, p.complexity, p.alpha
-        batch_size, beam_width, recompute_embeddings = p.batch_size, p.beam_width, p.recompute_embeddings
-        grep_ignore_case, grep_regex = p.grep_ignore_case, p.grep_regex
-        prune = (None if p.prune_ratio is None else float(p.prune_ratio)), p.pruning_strategy
-        fuse = resolve_fusion(p.fusion)
+        _check_query(query, query_embedding, p)
         reranker = self._reranker(p.rerank)
-        n_first = top_k
-        if reranker is not None:
-            n_first = max(top_k, p.rerank_top_n if p.rerank_top_n is not None else 20)
+        n_first = p.top_k if reranker is None else max(p.top_k, p.rerank_top_n or 20)
         predicate = compile_filter(metadata_filters)
         self.refresh()
         snap = self._snap
-        stats = SearchStats(mode="grep" if use_grep else mode)
+        stats = SearchStats(mode="grep" if p.use_grep else p.mode)
         t_start = time.perf_counter()
         mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
-        exact: dict[int, float] = {}
-        qvec: np.ndarray | None = None
+        exact: dict[int, float] = {}  # dense scores already known, reused by the exact reranker
+        qvec: list[np.ndarray] = []
+
+        def query_vector() -> np.ndarray:
+            if not qvec:
+                qvec.append(self._query_vector(query, query_embedding, stats))
+            return qvec[0]
 
         def dense(k: int) -> list[tuple[int, float]]:
-            nonlocal qvec
-            if qvec is None:
-                qvec = self._query_vector(query, query_embedding, stats)
-            found = self._dense(
-                snap, qvec, k, complexity, mask, recompute_embeddings, batch_size, beam_width, stats, prune
-            )
+            found = self._dense(snap, query_vector(), k, p, mask, stats)
             exact.update(found)
             return found
 
-        if use_grep:
-            assert query is not None
-            hits = self._grep(snap, query, mask, n_first, grep_ignore_case, grep_regex, stats)
-        elif mode == "dense":
-            hits = dense(n_first)
-        elif mode == "bm25":
-            assert query is not None
-            hits = self._keyword(snap, query, mask, n_first, stats)
-        else:
-            assert query is not None
-            depth = max(n_first, FUSION_DEPTH)
-            d_hits = dense(depth)
-            k_hits = self._keyword(snap, query, mask, depth, stats)
-            if not k_hits or not d_hits:
-                a = 1.0 if not k_hits else 0.0
-            else:
-                a = prior_alpha(snap.manifest.get("calibration")) if alpha is None else float(alpha)
-            stats.alpha = a
-            hits = fuse(d_hits, k_hits, a)[:n_first]
+        hits = self._first_stage(snap, query or "", mask, n_first, p, dense, stats)
         if reranker is not None and hits:
-            t = time.perf_counter()
-            rows = [r for r, _ in hits]
-            if isinstance(reranker, ExactReranker):
-                if qvec is None:
-                    qvec = self._query_vector(query, query_embedding, stats)
-                missing = [r for r in rows if r not in exact]
-                if missing:
-                    exact.update(zip(missing, self._exact_scores(snap, qvec, missing, stats).tolist()))
-                scores = [exact[r] for r in rows]
-            else:
-                assert query is not None
-                scores = [float(x) for x in reranker.score(query, snap.texts(rows))]
-            hits = sorted(zip(rows, scores), key=lambda h: (-h[1], h[0]))
-            stats.rerank_s = time.perf_counter() - t
-        top = hits[:top_k]
+            hits = self._rerank(snap, reranker, hits, query or "", query_vector, exact, stats)
+        top = hits[: p.top_k]
         records = snap.records([r for r, _ in top])
         results = [_result(rec, s) for (_, s), rec in zip(top, records)]
         stats.graph_s = time.perf_counter() - t_start - stats.model_s
         self.last_stats = stats
         return SearchResults(results, stats)
+
+    def _first_stage(
+        self,
+        snap: Snapshot,
+        query: str,
+        mask: np.ndarray,
+        n: int,
+        p: SearchParams,
+        dense: Callable[[int], list[tuple[int, float]]],
+        stats: SearchStats,
+    ) -> list[tuple[int, float]]:
+        """Candidates of the chosen mode (or grep), best first."""
+        if p.use_grep:
+            return grep_stage(snap, query, mask, n, p.grep_ignore_case, p.grep_regex, stats)
+        if p.mode == "dense":
+            return dense(n)
+        if p.mode == "bm25":
+            return keyword_stage(snap, query, mask, n, stats)
+        depth = max(n, FUSION_DEPTH)
+        d_hits = dense(depth)
+        k_hits = keyword_stage(snap, query, mask, depth, stats)
+        if not k_hits or not d_hits:
+            a = 1.0 if not k_hits else 0.0
+        else:
+            a = prior_alpha(snap.manifest.get("calibration")) if p.alpha is None else float(p.alpha)
+        stats.alpha = a
+        return resolve_fusion(p.fusion)(d_hits, k_hits, a)[:n]
+
+    def _rerank(
+        self,
+        snap: Snapshot,
+        reranker: Reranker,
+        hits: list[tuple[int, float]],
+        query: str,
+        query_vector: Callable[[], np.ndarray],
+        exact: dict[int, float],
+        stats: SearchStats,
+    ) -> list[tuple[int, float]]:
+        t = time.perf_counter()
+        rows = [r for r, _ in hits]
+        if isinstance(reranker, ExactReranker):
+            missing = [r for r in rows if r not in exact]
+            if missing:
+                exact.update(zip(missing, self._exact_scores(snap, query_vector(), missing, stats).tolist()))
+            scores = [exact[r] for r in rows]
+        else:
+            scores = [float(x) for x in reranker.score(query, snap.texts(rows))]
+        stats.rerank_s = time.perf_counter() - t
+        return sorted(zip(rows, scores), key=lambda h: (-h[1], h[0]))
 
     # ------------------------------------------------------------------ retrieval stages
 
@@ -445,23 +343,14 @@ class LeannSearcher:
         return to_metric_space(q, self._snap.metric)
 
     def _dense(
-        self,
-        snap: Snapshot,
-        q: np.ndarray,
-        k: int,
-        complexity: int,
-        mask: np.ndarray,
-        recompute: bool | None,
-        batch_size: int,
-        beam_width: int,
-        stats: SearchStats,
-        prune: tuple[float | None, str] = (None, "global"),
+        self, snap: Snapshot, q: np.ndarray, k: int, p: SearchParams, mask: np.ndarray, stats: SearchStats
     ) -> list[tuple[int, float]]:
-        stored = self._stored_vectors(snap, recompute)
-        score = _Scorer(snap, q, self.embedder, stored, stats, self._lru)
-        walk = {"ef": max(complexity, k), "batch_size": batch_size, "beam_width": beam_width}
-        found = self._search_base(snap, score, mask, walk, stats, prune)
-        found += self._search_delta(snap, q, mask, stats)
+        stored = self._stored_vectors(snap, p.recompute_embeddings)
+        score = Scorer(snap, q, self.embedder, stored, stats, self._lru)
+        walk = {"ef": max(p.complexity, k), "batch_size": p.batch_size, "beam_width": p.beam_width}
+        prune = (None if p.prune_ratio is None else float(p.prune_ratio)), p.pruning_strategy
+        found = search_base(snap, score, mask, walk, stats, prune)
+        found += search_delta(snap, q, mask, stats)
         found.sort(key=lambda h: -h[0])
         return [(r, s) for s, r in found[:k]]
 
@@ -471,44 +360,11 @@ class LeannSearcher:
         idx = np.asarray(rows, dtype=np.int64)
         in_base = idx < n_base
         if in_base.any():
-            score = _Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
+            score = Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
             out[in_base] = score(idx[in_base])
         if (~in_base).any():
             out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base] @ q
         return out
-
-    def _keyword(
-        self, snap: Snapshot, query: str, mask: np.ndarray, k: int, stats: SearchStats
-    ) -> list[tuple[int, float]]:
-        t = time.perf_counter()
-        scores = bm25_scores(snap.keyword_segments(), snap.tokenizer(query), ~snap.dead, k1=snap.k1, b=snap.b)
-        scores[~mask] = 0.0
-        hits = _top_positive(scores, k)
-        stats.keyword_s += time.perf_counter() - t
-        stats.keyword_matches = int(np.count_nonzero(scores))
-        return hits
-
-    def _grep(
-        self,
-        snap: Snapshot,
-        query: str,
-        mask: np.ndarray,
-        k: int,
-        ignore_case: bool,
-        regex: bool,
-        stats: SearchStats,
-    ) -> list[tuple[int, float]]:
-        t = time.perf_counter()
-        rows = snap.grep_corpus().rows(query, ignore_case=ignore_case, regex=regex)
-        rows = rows[mask[rows]]
-        stats.keyword_matches = int(rows.size)
-        if not rows.size:
-            stats.keyword_s += time.perf_counter() - t
-            return []
-        scores = bm25_scores(snap.keyword_segments(), snap.tokenizer(query), ~snap.dead, k1=snap.k1, b=snap.b)[rows]
-        order = np.lexsort((rows, -scores))[:k]
-        stats.keyword_s += time.perf_counter() - t
-        return [(int(rows[i]), float(scores[i])) for i in order]
 
     def _reranker(self, choice: bool | str | Reranker | None) -> Reranker | None:
         if choice is None or choice is False:
@@ -521,8 +377,8 @@ class LeannSearcher:
     def passage_embeddings(self, ids: Iterable[str]) -> np.ndarray:
         """Embeddings of the given passages (stored ones, or recomputed), one row per id.
 
-        Rows are unit-normalised for a cosine index, as searches score them. Unknown ids raise
-        ``KeyError``.
+        Rows are in metric space (unit-normalised for a cosine index), as searches score them.
+        Unknown ids raise ``KeyError``.
         """
         self.refresh()
         snap = self._snap
@@ -530,22 +386,7 @@ class LeannSearcher:
         missing = [i for i in wanted if i not in snap.row_of]
         if missing:
             raise KeyError(f"no passage with id {missing[0]!r} in {self.path}")
-        rows = [snap.row_of[i] for i in wanted]
-        dim = snap.dimension
-        out = np.zeros((len(rows), dim), dtype=np.float32)
-        n_base = snap.base.n
-        base_pos = [j for j, r in enumerate(rows) if r < n_base]
-        for j, r in enumerate(rows):
-            if r >= n_base:
-                out[j] = snap.delta.embeddings[r - n_base]
-        if base_pos:
-            base_rows = [rows[j] for j in base_pos]
-            if snap.base_embeddings is not None:
-                vecs = np.asarray(snap.base_embeddings[base_rows], dtype=np.float32)
-            else:
-                vecs = to_metric_space(embed_checked(self.embedder, snap.texts(base_rows), dim), snap.metric)
-            out[base_pos] = vecs
-        return out
+        return vectors_for(snap, [snap.row_of[i] for i in wanted], self.embedder)
 
     def _stored_vectors(self, snap: Snapshot, recompute: bool | None) -> np.ndarray | None:
         """The stored base embeddings to score with, or ``None`` to recompute."""
@@ -556,76 +397,3 @@ class LeannSearcher:
                 "(built with is_recompute=True): search with recomputation, or rebuild with is_recompute=False"
             )
         return None if recompute is True else stored
-
-    @staticmethod
-    def _search_base(
-        snap: Snapshot,
-        score: _Scorer,
-        mask: np.ndarray,
-        walk: dict[str, int],
-        stats: SearchStats,
-        prune: tuple[float | None, str] = (0.0, "global"),
-    ) -> list[tuple[float, int]]:
-        """Walk the graph, or score the matches directly when a filter leaves few of them.
-
-        With PQ codes and recomputation, the walk is two-level: ``prune_ratio`` (default
-        :data:`DEFAULT_PRUNE_RATIO`) of the approximate queue is not re-embedded.
-        """
-        n_base = snap.base.n
-        if not n_base:
-            return []
-        ratio, strategy = prune
-        approx = score.approx() if score.stored is None else None
-        if ratio is None:
-            ratio = DEFAULT_PRUNE_RATIO if approx is not None else 0.0
-        two_level = approx is not None and ratio > 0.0
-        base_mask = mask[:n_base]
-        n_match = int(base_mask.sum())
-        filtered = n_match < n_base
-        # An unfiltered walk scores about 16*ef nodes (measured 925 at ef 64 on 20,000), and
-        # under half of a small graph; a filter multiplies that by 1/selectivity, since the walk
-        # passes through rows it rejects. Scoring the matches directly costs n_match. A
-        # two-level walk re-embeds about ef nodes, whatever it passes through.
-        walk_cost = walk["ef"] if two_level else min(n_base / 2, 16 * walk["ef"])
-        if filtered and n_match * n_match <= walk_cost * n_base:
-            stats.strategy = "direct"
-            rows = np.flatnonzero(base_mask)
-            hits: list[tuple[float, int]] = []
-            for s in range(0, rows.size, _SCORE_BATCH):
-                part = rows[s : s + _SCORE_BATCH]
-                hits.extend(zip(score(part).tolist(), part.tolist()))
-            stats.visited = int(rows.size)
-            return hits
-        accept = base_mask.__getitem__ if filtered else None
-        ef = walk["ef"]
-        two_level_args: dict[str, Any] = {}
-        if two_level:
-            keep = 1.0 - ratio
-            stats.strategy = f"two-level/{strategy}"
-            if strategy == "global":
-                # The approximate queue is 1/keep times longer; its best ef are re-embedded.
-                ef = math.ceil(ef / keep - 1e-9)
-            two_level_args = {"approx": approx, "keep_ratio": keep, "strategy": strategy}
-        found, stats.visited = beam_search(
-            snap.graph,
-            score,
-            ef=ef,
-            batch_size=walk["batch_size"],
-            beam_width=walk["beam_width"],
-            accept=accept,
-            **two_level_args,
-        )
-        return found
-
-    @staticmethod
-    def _search_delta(
-        snap: Snapshot, q: np.ndarray, mask: np.ndarray, stats: SearchStats
-    ) -> list[tuple[float, int]]:
-        """Score the delta segment exactly from its stored embeddings."""
-        n_base = snap.base.n
-        rows = np.flatnonzero(mask[n_base:])
-        stats.delta_scanned = int(rows.size)
-        if not rows.size:
-            return []
-        sims = snap.delta.embeddings[rows] @ q
-        return list(zip(sims.tolist(), (rows + n_base).tolist()))
