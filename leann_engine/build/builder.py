@@ -1,0 +1,192 @@
+"""``LeannBuilder``: collect passages, embed them once, write a graph-only index."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+from leann_engine.embed.base import Embedder
+from leann_engine.embed.base import make_embedder
+from leann_engine.embed.base import to_metric_space
+from leann_engine.index import LeannIndex
+from leann_engine.params import BuildParams
+from leann_engine.params import check_int
+from leann_engine.store.lock import write_lock
+from leann_engine.build.passages import embed_all
+from leann_engine.build.passages import prepare_passages
+from leann_engine.build.pipeline import prepare_target
+from leann_engine.build.pipeline import read_previous
+from leann_engine.build.pipeline import write_index
+
+
+BACKENDS: tuple[str, ...] = ("hnsw",)
+
+
+class LeannBuilder:
+    """Build an index that stores a pruned graph and the text, and no embeddings.
+
+    Example::
+
+        builder = LeannBuilder(backend_name="hnsw")      # all-MiniLM-L6-v2 by default
+        builder.add_text("LEANN stores no embeddings.", metadata={"source": "a.md"})
+        builder.build_index("demo.leann")
+
+    Args:
+        backend_name: graph backend; only ``"hnsw"`` exists.
+        embedding_model: sentence-transformers name or local path, or an :class:`Embedder`.
+        dimensions: expected vector size; checked against the model when given.
+        is_recompute: drop the embeddings after the build (default) and recompute the few a
+            search needs; ``False`` stores them (float32) for faster queries and compaction.
+        is_compact: store neighbour lists gap + varint coded (default) or as plain int32.
+        graph_degree: most neighbours a hub node keeps (HNSW level-0 ``2*M``), default 32.
+        build_complexity: HNSW ``efConstruction``, default 200.
+        pruned_degree: neighbour budget of non-hub nodes (high-degree-preserving pruning),
+            default 12; ``None`` keeps HNSW's lists as they are.
+        hub_fraction: share of nodes, highest degree first, that keep ``graph_degree``.
+        metric: ``"cosine"`` (default) or ``"mips"`` (raw inner product).
+        stopwords: stop words left out of the BM25 keyword index: ``None`` (default, keep
+            all), a language code (``"en"``, ``"ja"``, ``"zh"``, comma-separated for several),
+            or a collection of words. Queries are tokenized the same way.
+        keyword_index: write the BM25 keyword index with the graph (default). Without it,
+            ``mode="bm25"``/``"hybrid"`` still work, tokenizing the passages in memory at first use.
+        calibrate: probe the model at build to weigh hybrid fusion (embeds up to 128 short
+            pseudo-queries; turn off for paid embedding APIs, hybrid then uses ``alpha=0.5``).
+        pq_bytes: bytes of product-quantization code kept per passage for the two-level
+            search, from 1,024 passages (default 32: about 2% of a float32 index of 384-d vectors, plus float16
+            codebooks of 256 x dimension x 2 bytes); ``None`` or 0 writes the graph-only index.
+        hub_cache_mb: store the float16 embeddings of the most visited (hub) nodes, up to this
+            many MB, so searches re-embed fewer passages; 0 (default) keeps the index smallest.
+        num_threads: hnswlib build threads (-1, the default: all cores).
+        show_progress: progress bars for embedding (off by default in library use).
+        params: a :class:`~leann_engine.BuildParams` to start from; keyword options override it.
+
+    Build options (all but ``show_progress`` and ``params``) are the fields of
+    :class:`~leann_engine.BuildParams`, where their defaults live; LEANN's ``M``,
+    ``efConstruction`` and ``complexity`` are accepted too.
+    """
+
+    def __init__(
+        self,
+        backend_name: str = "hnsw",
+        embedding_model: str | Embedder | None = None,
+        dimensions: int | None = None,
+        embedding_mode: str = "sentence-transformers",
+        *,
+        show_progress: bool = False,
+        params: BuildParams | None = None,
+        **options: Any,
+    ) -> None:
+        if backend_name not in BACKENDS:
+            raise ValueError(f"backend_name must be one of {', '.join(BACKENDS)}, got {backend_name!r}")
+        if embedding_mode != "sentence-transformers":
+            raise ValueError(
+                f"embedding_mode {embedding_mode!r} is not supported; use 'sentence-transformers' "
+                "or pass an Embedder object as embedding_model"
+            )
+        check_int("dimensions", dimensions, 1, none_ok=True)
+        base = params.to_dict() if params is not None else {}
+        self.params: BuildParams = BuildParams.from_options(**{**base, **options})
+        self.backend_name = backend_name
+        self.embedder = make_embedder(embedding_model)
+        self.dimensions = dimensions
+        self.show_progress = show_progress
+        self._texts: list[str] = []
+        self._metas: list[dict[str, Any]] = []
+        self._ids: list[str | None] = []
+
+    @property
+    def metric(self) -> str:
+        return self.params.metric
+
+    @property
+    def is_recompute(self) -> bool:
+        return self.params.is_recompute
+
+    def add_text(self, text: str, metadata: dict[str, Any] | None = None, *, id: str | None = None) -> None:
+        """Queue one passage. Its id is ``id``, else ``metadata["id"]``, else its position."""
+        texts, metas, _ = prepare_passages([text], [metadata], None)
+        pid = id if id is not None else metas[0].get("id")
+        self._texts.append(texts[0])
+        self._metas.append(metas[0])
+        self._ids.append(None if pid is None else str(pid))
+
+    def add_texts(
+        self,
+        texts: list[str],
+        metadatas: list[dict[str, Any] | None] | None = None,
+        ids: list[str] | None = None,
+    ) -> None:
+        """Queue many passages at once (same rules as :meth:`add_text`)."""
+        texts, metas, given = prepare_passages(texts, metadatas, ids)
+        for i, t in enumerate(texts):
+            self.add_text(t, metas[i], id=given[i] if given else None)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def _dimension(self) -> int:
+        dim = int(self.embedder.dimension)
+        if self.dimensions is not None and self.dimensions != dim:
+            raise ValueError(
+                f"dimensions={self.dimensions} but embedding model {self.embedder.name!r} gives {dim}-d vectors"
+            )
+        return dim
+
+    def _resolved_ids(self) -> list[str]:
+        ids = [pid if pid is not None else str(i) for i, pid in enumerate(self._ids)]
+        seen: dict[str, int] = {}
+        for i, pid in enumerate(ids):
+            if pid in seen:
+                raise ValueError(
+                    f"passage id {pid!r} is used by passages {seen[pid]} and {i}; ids must be unique"
+                )
+            seen[pid] = i
+        return ids
+
+    def build_index(self, index_path: str | Path, *, allow_empty: bool = False) -> str:
+        """Embed every queued passage, build and prune the graph, write the index atomically.
+
+        An index already at ``index_path`` is replaced as a whole (readers keep seeing the old
+        one until the new manifest is in place). ``allow_empty`` writes an index with no
+        passages (one that will grow through :class:`LeannIndex`). Returns the path.
+        """
+        if not self._texts and not allow_empty:
+            raise ValueError("no passages to index: call add_text() before build_index()")
+        path = Path(index_path)
+        ids = self._resolved_ids()
+        dim = self._dimension()
+        vectors = to_metric_space(
+            embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress), self.params.metric
+        )
+        prepare_target(path)  # the folder must exist before its lock file can
+        with write_lock(path):
+            write_index(
+                path,
+                ids=ids,
+                texts=self._texts,
+                metas=self._metas,
+                vectors=vectors,
+                embedding_model=self.embedder.name,
+                dimension=dim,
+                params=self.params,
+                previous=read_previous(path),
+                embedder=self.embedder,
+            )
+        return str(path)
+
+    def update_index(self, index_path: str | Path) -> str:
+        """Add the queued passages to an existing index (same id: replaced), then clear the queue.
+
+        A passage queued without an id gets a new unique one; the others keep theirs.
+        """
+        if not self._texts:
+            raise ValueError("no passages to add: call add_text() before update_index()")
+        # Positional ids would collide with the index's own: a missing id becomes a new uuid.
+        ids = [pid if pid is not None else uuid.uuid4().hex for pid in self._ids]
+        index = LeannIndex(index_path, self.embedder)
+        try:
+            index.add_texts(self._texts, self._metas, ids)
+        finally:
+            index.close()
+        self._texts, self._metas, self._ids = [], [], []
+        return str(index_path)
