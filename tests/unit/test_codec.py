@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from leann_engine import codec
+from leann_engine.store import codec
 
 
 def test_varints_round_trip_including_large_values():
