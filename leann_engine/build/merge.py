@@ -30,9 +30,12 @@ from leann_engine.store.snapshot import Snapshot
 
 # Most passages a codebook retrain re-embeds (a sample of the live base).
 DRIFT_SAMPLE = 2048
-# Retrain when the new passages' quantization error exceeds the codebooks' own by this factor,
-# or when the index has grown enough for twice as many centroids per subspace.
-DRIFT_RATIO = 1.25
+# Retrain when the passages coded since the last training (at least DRIFT_MIN_ROWS of them) have
+# a mean quantization error above the codebooks' own on their training set by this factor, or
+# when the index has grown enough for twice as many centroids per subspace. Held-out rows score
+# somewhat worse than training rows even without drift, hence the margin.
+DRIFT_RATIO = 1.5
+DRIFT_MIN_ROWS = 256
 
 
 def can_merge(snap: Snapshot) -> bool:
@@ -110,11 +113,16 @@ def merge_generation(
         new_codes = pq.encode(new) if new.size else np.zeros((0, pq.m), dtype=np.uint8)
         err = quantization_error(pq, new, new_codes) if new.size else 0.0
         base_err = float(info.get("error") or err)  # an older index: the first merge sets it
+        seen = int(info.get("coded_since", 0)) + int(new.shape[0])
+        err_sum = float(info.get("error_sum_since", 0.0)) + err * new.shape[0]
         grown = codebook_size(live.size + new.shape[0]) >= 2 * pq.ksub
-        if grown or (new.size and err > DRIFT_RATIO * base_err):
+        drifted = seen >= DRIFT_MIN_ROWS and err_sum / seen > DRIFT_RATIO * base_err
+        info.update(coded_since=seen, error_sum_since=round(err_sum, 6))
+        if grown or drifted:
             pq, live_codes, base_err, stats["re_embedded"] = _retrain(snap, pq, approx, live, new, embedder)
             new_codes = pq.encode(new) if new.size else new_codes[:, :0]
             stats["retrained"] = True
+            info.update(coded_since=0, error_sum_since=0.0)
         else:
             live_codes = codes[live]
         info["error"] = round(base_err, 6)
