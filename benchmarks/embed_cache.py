@@ -11,7 +11,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
+from leann_engine.embed.base import DEFAULT_MODEL, make_embedder  # noqa: E402
 
 
 def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256):
