@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import numpy as np
-from leann_engine.quant.kmeans import _kmeans
+from leann_engine.quant.kmeans import kmeans as _kmeans
 
 
 KSUB = 256
