@@ -16,7 +16,6 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-
 MetadataFilters = Mapping[str, Any]
 
 

@@ -91,3 +91,20 @@ def sample_chunks() -> tuple[list[str], list[dict]]:
             texts.append(c)
             metas.append({"source": doc.name, "chunk": i})
     return texts, metas
+
+
+@pytest.fixture
+def small_index(tmp_path):
+    """A 60-passage index with an error message, Japanese and Chinese text at rows 10, 20, 30."""
+    from leann_engine import LeannBuilder
+
+    texts, metas = make_corpus(60)
+    texts[10] = "kernel ValueError: shapes (3,4) and (5,6) not aligned in numpy.dot"
+    texts[20] = "storage 機械学習の研究をする ことが 好きです"
+    texts[30] = "search Python 是一种编程语言 banana-crocodile"
+    emb = WordHashEmbedder()
+    b = LeannBuilder(embedding_model=emb)
+    b.add_texts(texts, metas, ids=[f"d{i}" for i in range(len(texts))])
+    path = tmp_path / "idx"
+    b.build_index(path)
+    return path, emb, texts, metas

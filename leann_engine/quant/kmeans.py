@@ -17,7 +17,9 @@ def nearest(x: np.ndarray, centers: np.ndarray, *, spherical: bool = False) -> n
     for s in range(0, x.shape[0], _CHUNK):
         dots = x[s : s + _CHUNK] @ centers.T
         # |x|^2 is the same for every centre of a row, so it does not change the argmin.
-        labels[s : s + _CHUNK] = np.argmax(dots, axis=1) if c_sq is None else np.argmin(c_sq - 2.0 * dots, axis=1)
+        labels[s : s + _CHUNK] = (
+            np.argmax(dots, axis=1) if c_sq is None else np.argmin(c_sq - 2.0 * dots, axis=1)
+        )
     return labels
 
 

@@ -46,7 +46,9 @@ def test_unknown_operator_message_lists_every_operator():
 
 @pytest.mark.parametrize("op", ["in", "not_in", "contains_any", "contains_all"])
 def test_list_operators_reject_a_bare_string(op):
-    with pytest.raises(ValueError, match=rf"metadata_filters\['k'\]\['{op}'\] needs a list of values, got str"):
+    with pytest.raises(
+        ValueError, match=rf"metadata_filters\['k'\]\['{op}'\] needs a list of values, got str"
+    ):
         compile_filter({"k": {op: "abc"}})
 
 
