@@ -8,13 +8,17 @@ import numpy as np
 import pytest
 from conftest import WordHashEmbedder, make_corpus
 
-from leann_engine import FunctionEmbedder, IndexFormatError, LeannBuilder, LeannIndex, LeannSearcher
-from leann_engine.embed.lru import EmbeddingLRU
-from leann_engine import SentenceTransformerEmbedder
+from leann_engine import (
+    IndexFormatError,
+    LeannBuilder,
+    LeannIndex,
+    LeannSearcher,
+)
+from leann_engine.build.passages import embed_all
 from leann_engine.embed.base import normalize_rows
+from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.quant.pq import adc_scores, codebook_size, train_pq
 from leann_engine.store.files.pq import decode_pq_file, encode_pq_file
-from leann_engine.build.passages import embed_all
 
 
 def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
