@@ -21,6 +21,7 @@ INDEX_OPTIONS: tuple[str, ...] = (
     "auto_compact",
     "compact_ratio",
     "compact_min_rows",
+    "embedding_cache_mb",
     "enable_warmup",
     "lock_timeout",
     "policy",
