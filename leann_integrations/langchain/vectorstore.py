@@ -20,14 +20,7 @@ from langchain_core.runnables.config import run_in_executor
 from langchain_core.vectorstores import VectorStore
 from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-from leann_engine import (
-    CompactionPolicy,
-    LeannIndex,
-    SearchParams,
-    SearchResult,
-    disk_usage,
-    to_metric_space,
-)
+from leann_engine import CompactionPolicy, LeannIndex, SearchParams, SearchResult, disk_usage, to_metric_space
 
 from .._options import check_build_options, existing_index, search_option_names, split_options
 from .embeddings import LangChainEmbedder
@@ -75,20 +68,17 @@ class LeannVectorStore(VectorStore):
             passage. Meant for paid embedding APIs.
         build_min_rows: a new store keeps its first passages in an exactly scanned segment
             and builds the graph once it holds this many (the engine's
-            ``CompactionPolicy.first_graph_at``).
+            ``CompactionPolicy.first_graph_at``; a ``policy`` option wins).
         **engine_options: build options (:class:`~leann_engine.BuildParams`: ``graph_degree``,
             ``pruned_degree``, ``metric``, ...), search defaults
             (:class:`~leann_engine.SearchParams`: ``mode``, ``alpha``, ``fusion``, ``rerank``,
             ``complexity``, ...) and :class:`~leann_engine.LeannIndex` options
             (``auto_compact``, ``lock_timeout``, ...).
 
-    Build options shape a new index. On a folder that already holds one, a build option
-    (``store_embeddings=True`` included) must equal the value the index was built with, or
-    ``ValueError`` names it; the LlamaIndex store follows the same rule.
-
-    Search keywords beyond LangChain's (``complexity``, ``mode="hybrid"``, ``alpha``,
-    ``fusion``, ``rerank``, ...) go to the engine's search, from a method call or a retriever's
-    ``search_kwargs``, and override the store's defaults.
+    On a folder that already holds an index, a build option (``store_embeddings=True``
+    included) must equal the value the index was built with, or ``ValueError`` names it (the
+    LlamaIndex store's rule too). Search keywords beyond ``k`` and ``filter``, from a call or a
+    retriever's ``search_kwargs``, go to the engine's search and override the store's defaults.
 
     Scores from ``similarity_search_with_score`` are the engine's, higher is better: cosine
     similarity in [-1, 1] in dense mode (inner product with ``metric="mips"``), BM25 in
@@ -98,29 +88,22 @@ class LeannVectorStore(VectorStore):
     """
 
     def __init__(
-        self,
-        embedding: Embeddings,
-        index_path: str | Path | None = None,
-        *,
-        store_embeddings: bool = False,
-        build_min_rows: int = 32,
-        **engine_options: Any,
+        self, embedding: Embeddings, index_path: str | Path | None = None, *,
+        store_embeddings: bool = False, build_min_rows: int = 32, **engine_options: Any,
     ) -> None:
         if not isinstance(embedding, Embeddings):
             raise ValueError(f"embedding must be a langchain_core Embeddings, got {type(embedding).__name__}")
         build, search, index_options = split_options(engine_options, "LeannVectorStore", _OWN_OPTIONS)
         given_recompute = build.get("is_recompute")
         if given_recompute is not None and bool(given_recompute) == bool(store_embeddings):
-            raise ValueError(
-                "is_recompute and store_embeddings contradict each other; pass only store_embeddings"
-            )
+            raise ValueError("is_recompute and store_embeddings contradict each other; pass only store_embeddings")
         if store_embeddings:
             build["is_recompute"] = False
         self._build = build
         self._search_defaults = SearchParams(**search)
-        index_options.setdefault("policy", CompactionPolicy(first_graph_at=_check_k("build_min_rows", build_min_rows)))
+        self.build_min_rows = _check_k("build_min_rows", build_min_rows)
+        index_options.setdefault("policy", CompactionPolicy(first_graph_at=self.build_min_rows))
         self._index_options = index_options
-        self.build_min_rows = int(build_min_rows)
         self._embedding = embedding
         self._embedder = LangChainEmbedder(embedding)
         self._lock = threading.RLock()
@@ -169,15 +152,14 @@ class LeannVectorStore(VectorStore):
         """
         vectors = self._embedder.embed(texts)
         with self._embedder.known(dict(zip(texts, vectors))):
-            self._index = self._open(
-                LeannIndex.create, self.index_path, self._embedder, exist_ok=True, build_options=self._build
-            )
+            create = LeannIndex.create
+            self._index = self._open(create, self.index_path, self._embedder, exist_ok=True, build_options=self._build)
             self._index.add_texts(texts, metadatas, ids)
 
     @property
     def metric(self) -> str:
         index = self._open_existing()
-        return str(index.manifest["metric"]) if index is not None else str(self._build.get("metric", "cosine"))
+        return str(index.manifest["metric"] if index is not None else self._build.get("metric", "cosine"))
 
     def storage_bytes(self) -> dict[str, int]:
         """Bytes the index takes on disk, by part.
@@ -190,16 +172,11 @@ class LeannVectorStore(VectorStore):
         """
         with self._lock:
             if self._open_existing() is None:
-                return {"graph": 0, "keywords": 0, "embeddings": 0, "text": 0, "previous": 0, "total": 0}
+                return dict.fromkeys(("graph", "keywords", "embeddings", "text", "previous", "total"), 0)
             use = disk_usage(self.index_path)
             folder = sum(p.stat().st_size for p in self.index_path.iterdir() if p.is_file())
-        parts = {
-            "graph": use.graph + use.codes + use.hubs + use.other,
-            "keywords": use.keyword,
-            "embeddings": use.embeddings,
-            "text": use.passages,
-            "previous": max(0, folder - use.total),
-        }
+        parts = {"graph": use.graph + use.codes + use.hubs + use.other, "keywords": use.keyword,
+                 "embeddings": use.embeddings, "text": use.passages, "previous": max(0, folder - use.total)}
         return {**parts, "total": sum(parts.values())}
 
     def close(self) -> None:
@@ -215,12 +192,8 @@ class LeannVectorStore(VectorStore):
     # ------------------------------------------------------------------ writes
 
     def add_texts(
-        self,
-        texts: Iterable[str],
-        metadatas: list[dict[str, Any]] | None = None,
-        *,
-        ids: list[str] | None = None,
-        **kwargs: Any,
+        self, texts: Iterable[str], metadatas: list[dict[str, Any]] | None = None, *,
+        ids: list[str] | None = None, **kwargs: Any,
     ) -> list[str]:
         """Embed and add texts; an id already in the store is replaced. Returns the ids.
 
@@ -285,12 +258,8 @@ class LeannVectorStore(VectorStore):
         return self._search_defaults.replace(**{k: v for k, v in kwargs.items() if v is not None})
 
     def _search(
-        self,
-        query: str | None,
-        vector: Sequence[float] | np.ndarray | None,
-        k: int,
-        filter: Mapping[str, Any] | None,
-        kwargs: dict[str, Any],
+        self, query: str | None, vector: Sequence[float] | np.ndarray | None, k: int,
+        filter: Mapping[str, Any] | None, kwargs: dict[str, Any],
     ) -> list[SearchResult]:
         """Search by text (``vector`` None: embedded here if the mode needs it) or by vector."""
         k = _check_k("k", k)
@@ -378,38 +347,22 @@ class LeannVectorStore(VectorStore):
         return lambda s: 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, s))))
 
     def max_marginal_relevance_search(
-        self,
-        query: str,
-        k: int = 4,
-        fetch_k: int = 20,
-        lambda_mult: float = 0.5,
-        filter: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
+        filter: Mapping[str, Any] | None = None, **kwargs: Any,
     ) -> list[Document]:
         """Diverse results: ``fetch_k`` matches of ``filter``, then ``k`` picked by MMR."""
         return self._mmr(query, self._query_vector(query), k, fetch_k, lambda_mult, filter, kwargs)
 
     def max_marginal_relevance_search_by_vector(
-        self,
-        embedding: list[float],
-        k: int = 4,
-        fetch_k: int = 20,
-        lambda_mult: float = 0.5,
-        filter: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        self, embedding: list[float], k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
+        filter: Mapping[str, Any] | None = None, **kwargs: Any,
     ) -> list[Document]:
         """MMR for a query vector (see :meth:`max_marginal_relevance_search`)."""
         return self._mmr(None, embedding, k, fetch_k, lambda_mult, filter, kwargs)
 
     def _mmr(
-        self,
-        query: str | None,
-        vector: Sequence[float] | np.ndarray,
-        k: int,
-        fetch_k: int,
-        lambda_mult: float,
-        filter: Mapping[str, Any] | None,
-        kwargs: dict[str, Any],
+        self, query: str | None, vector: Sequence[float] | np.ndarray, k: int, fetch_k: int,
+        lambda_mult: float, filter: Mapping[str, Any] | None, kwargs: dict[str, Any],
     ) -> list[Document]:
         k = _check_k("k", k)
         fetch_k = _check_k("fetch_k", fetch_k)
@@ -431,14 +384,8 @@ class LeannVectorStore(VectorStore):
 
     @classmethod
     def from_texts(
-        cls,
-        texts: list[str],
-        embedding: Embeddings,
-        metadatas: list[dict[str, Any]] | None = None,
-        *,
-        ids: list[str] | None = None,
-        index_path: str | Path | None = None,
-        **kwargs: Any,
+        cls, texts: list[str], embedding: Embeddings, metadatas: list[dict[str, Any]] | None = None, *,
+        ids: list[str] | None = None, index_path: str | Path | None = None, **kwargs: Any,
     ) -> LeannVectorStore:
         """A store at ``index_path`` (temporary if ``None``) holding ``texts``.
 

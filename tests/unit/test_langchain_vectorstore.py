@@ -364,3 +364,45 @@ def test_store_wide_default_mode(tmp_path, corpus):
     reopened = LeannVectorStore(WordHashEmbeddings(), index_path=tmp_path / "h")
     reopened.similarity_search("recipe onion", k=3)
     assert reopened.index.last_stats.mode == "dense"  # a search default, not stored in the index
+
+
+# ---------------------------------------------------------------------- options on an existing index
+
+
+def test_build_options_on_an_existing_index_must_match_how_it_was_built(tmp_path, corpus):
+    texts, metas, ids = corpus
+    path = tmp_path / "b.leann"
+    LeannVectorStore.from_texts(texts[:40], WordHashEmbeddings(), ids=ids[:40], index_path=path, graph_degree=16)
+    # The stored value (or no build option) reopens; another value is refused, naming it.
+    LeannVectorStore(WordHashEmbeddings(), index_path=path, graph_degree=16, metric="cosine")
+    with pytest.raises(ValueError, match=r"option graph_degree=8 differs .* built with graph_degree=16"):
+        LeannVectorStore(WordHashEmbeddings(), index_path=path, graph_degree=8)
+    with pytest.raises(ValueError, match=r"option metric='mips' differs"):
+        LeannVectorStore(WordHashEmbeddings(), index_path=path, metric="mips")
+    with pytest.raises(ValueError, match=r"option is_recompute=False differs .* is_recompute=True"):
+        LeannVectorStore(WordHashEmbeddings(), index_path=path, store_embeddings=True)
+    # Search defaults and index options are not build options: any value is fine.
+    store = LeannVectorStore(WordHashEmbeddings(), index_path=path, mode="hybrid", complexity=128, lock_timeout=5)
+    store.similarity_search("recipe onion", k=2)
+    assert store.index.last_stats.mode == "hybrid"
+
+
+def test_search_defaults_are_validated_when_the_store_is_made():
+    emb = DeterministicFakeEmbedding(size=6)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        LeannVectorStore(emb, mode="sparse")
+    with pytest.raises(ValueError, match=r"alpha must be a number in \[0, 1\]"):
+        LeannVectorStore(emb, alpha=2)
+    with pytest.raises(ValueError, match="complexity must be an integer >= 1"):
+        LeannVectorStore(emb, complexity=0)
+    with pytest.raises(ValueError, match="build_min_rows must be an integer >= 1"):
+        LeannVectorStore(emb, build_min_rows=0)
+
+
+def test_build_min_rows_is_the_engine_policy_first_graph(tmp_path):
+    emb = WordHashEmbeddings()
+    texts, _ = make_corpus(12)
+    store = LeannVectorStore.from_texts(texts[:9], emb, index_path=tmp_path / "m", build_min_rows=10)
+    assert store.index.manifest["counts"]["base"] == 0 and store.index.policy.first_graph_at == 10
+    store.add_texts(texts[9:])
+    assert store.index.manifest["counts"]["base"] == 12 and store.index.manifest["counts"]["delta"] == 0

@@ -372,3 +372,49 @@ def test_settings_embed_model_and_model_mismatch(tmp_path):
         LeannVectorStore(path, embed_model=hash_model("settings-model"), graph_degree=8)
     with pytest.raises(ValueError, match="index_path"):
         LeannVectorStore(None)
+
+
+# ---------------------------------------------------------------------- options
+
+
+def test_search_defaults_mode_alpha_fusion_rerank_on_new_and_existing_index(tmp_path, emb):
+    path = tmp_path / "opts.leann"
+    store = LeannVectorStore(path, embed_model=emb, mode="hybrid", alpha=0.5, fusion="rrf", rerank=None)
+    VectorStoreIndex(pipeline_nodes(emb, make_documents())[1], storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb)
+    store.query(VectorStoreQuery(query_str="garlic pan", query_embedding=emb.get_query_embedding("garlic pan"), similarity_top_k=3))
+    assert store.client.last_stats.mode == "hybrid" and store.client.last_stats.alpha == 0.5
+    again = LeannVectorStore(path, embed_model=emb, mode="bm25", rerank=True, complexity=32)
+    got = again.query(VectorStoreQuery(query_str="garlic pan", similarity_top_k=3))
+    assert len(got.ids) == 3 and again.client.last_stats.mode == "bm25"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        LeannVectorStore(path, embed_model=emb, mode="sparse")
+    with pytest.raises(ValueError, match="unknown LeannVectorStore option.*graph_degre"):
+        LeannVectorStore(path, embed_model=emb, graph_degre=8)
+
+
+def test_build_options_on_an_existing_index_must_match_how_it_was_built(tmp_path, emb):
+    path = tmp_path / "b.leann"
+    LeannVectorStore(path, embed_model=emb, graph_degree=16, is_recompute=False).add(
+        [TextNode(id_="a", text="alpha beta")]
+    )
+    LeannVectorStore(path, embed_model=emb, graph_degree=16, is_recompute=False)  # the stored values
+    with pytest.raises(ValueError, match=r"option graph_degree=8 differs .* built with graph_degree=16"):
+        LeannVectorStore(path, embed_model=emb, graph_degree=8)
+    with pytest.raises(ValueError, match=r"option is_recompute=True differs"):
+        LeannVectorStore(path, embed_model=emb, is_recompute=True)
+
+
+def test_get_and_delete_by_filter_use_the_engine_selection(built, monkeypatch):
+    store, nodes, _ = built
+    calls = []
+    select = store.client.select
+    monkeypatch.setattr(store.client, "select", lambda where: calls.append(where) or select(where))
+    monkeypatch.setattr(store.client, "ids", lambda: pytest.fail("no full scan of ids"))
+    kernel = MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")])
+    got = store.get_nodes(filters=kernel)
+    assert got and {n.metadata["topic"] for n in got} == {"kernel"} and calls[-1] == {"topic": {"==": "kernel"}}
+    some = [nodes[0].node_id, "missing", nodes[3].node_id]
+    assert [n.node_id for n in store.get_nodes(node_ids=some, filters=MetadataFilters(filters=[]))] == some[::2]
+    store.delete("doc-3")
+    assert calls[-1] == {"_leann_ref_doc_id": {"==": "doc-3"}}
+    assert all(n.ref_doc_id != "doc-3" for n in store.get_nodes())
