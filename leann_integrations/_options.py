@@ -39,16 +39,37 @@ def split_options(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """``(build, search_defaults, index_options)``; an unknown option raises ``ValueError``."""
     build_names, search_names = BuildParams.field_names(), search_option_names()
-    unknown = sorted(set(options) - set(build_names) - set(search_names) - set(INDEX_OPTIONS))
+    others = set(options) - set(search_names) - set(INDEX_OPTIONS)
+    unknown = sorted(k for k in others if not _is_build_option(k, options[k]))
     if unknown:
         known = (*build_names, *search_names, *INDEX_OPTIONS, *extra)
         raise ValueError(f"unknown {store} option(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    build = {k: v for k, v in options.items() if k in build_names}
+    build = {k: v for k, v in options.items() if k in others}
     search = {k: v for k, v in options.items() if k in search_names}
     index = {k: v for k, v in options.items() if k in INDEX_OPTIONS}
     BuildParams.from_options(**build)  # bad values fail now, naming the option
     SearchParams(**search)
     return build, search, index
+
+
+def _is_build_option(name: str, value: Any) -> bool:
+    """A BuildParams field, or one of LEANN's names the engine maps onto one (``M``, ...)."""
+    if name in BuildParams.field_names():
+        return True
+    try:
+        BuildParams.from_options(**{name: value})
+    except ValueError as e:
+        # The engine names an unknown option; any other error is a bad value of a known one.
+        return not ("unknown" in str(e) and repr(name) in str(e))
+    return True
+
+
+def _fields_of(name: str, value: Any) -> list[str]:
+    """The BuildParams fields that option ``name`` sets (itself, or what a LEANN alias maps to)."""
+    if name in BuildParams.field_names():
+        return [name]
+    default, given = BuildParams(), BuildParams.from_options(**{name: value})
+    return [f for f in BuildParams.field_names() if getattr(given, f) != getattr(default, f)]
 
 
 def existing_index(path: Path) -> IndexInfo | None:
@@ -64,12 +85,12 @@ def check_build_options(info: IndexInfo, build: Mapping[str, Any], store: str) -
     if not build:
         return
     wanted = BuildParams.from_options(**build)
-    stored = info.build
-    for name in build:
-        have = info.is_recompute if name == "is_recompute" else getattr(stored, name)
-        if getattr(wanted, name) != have:
-            raise ValueError(
-                f"{store} option {name}={build[name]!r} differs from the index at {info.path}, built "
-                f"with {name}={have!r}: build options apply only when a store creates its index "
-                f"(drop the option, or use a new index_path)"
-            )
+    for option, value in build.items():
+        for name in _fields_of(option, value):
+            have = info.is_recompute if name == "is_recompute" else getattr(info.build, name)
+            if getattr(wanted, name) != have:
+                raise ValueError(
+                    f"{store} option {option}={value!r} differs from the index at {info.path}, built "
+                    f"with {name}={have!r}: build options apply only when a store creates its index "
+                    "(drop the option, or use a new index_path)"
+                )

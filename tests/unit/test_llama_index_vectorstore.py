@@ -418,3 +418,13 @@ def test_get_and_delete_by_filter_use_the_engine_selection(built, monkeypatch):
     store.delete("doc-3")
     assert calls[-1] == {"_leann_ref_doc_id": {"==": "doc-3"}}
     assert all(n.ref_doc_id != "doc-3" for n in store.get_nodes())
+
+
+def test_leann_build_option_names_still_work(tmp_path, emb):
+    path = tmp_path / "alias.leann"
+    store = LeannVectorStore(path, embed_model=emb, M=8, efConstruction=50)
+    store.add([TextNode(id_="a", text="alpha beta")])
+    assert store.client.manifest["build"]["graph_degree"] == 16
+    LeannVectorStore(path, embed_model=emb, M=8)
+    with pytest.raises(ValueError, match=r"option M=4 differs .* built with graph_degree=16"):
+        LeannVectorStore(path, embed_model=emb, M=4)
