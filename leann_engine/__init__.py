@@ -1,16 +1,18 @@
 """leann_engine: a graph-only vector index that recomputes embeddings at search time."""
 
-from ._version import __version__
-from .builder import LeannBuilder
-from .embedding import DEFAULT_MODEL, Embedder, FunctionEmbedder, SentenceTransformerEmbedder, to_metric_space
-from .errors import IndexFormatError, IndexLockedError, IndexNotFoundError, LeannError
-from .filters import check_filters
-from .index import LeannIndex
-from .info import DiskUsage, IndexInfo, disk_usage, index_info
-from .params import SEARCH_MODES, BuildParams, CompactionPolicy, SearchParams
-from .results import SearchResult, SearchResults, SearchStats
-from .searcher import LeannSearcher
-from .storage import atomic_write
+from leann_engine._version import __version__
+from leann_engine.build.builder import LeannBuilder
+from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.embed.function import FunctionEmbedder
+from leann_engine.embed.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
+from leann_engine.errors import IndexFormatError, IndexLockedError, IndexNotFoundError, LeannError
+from leann_engine.filters import check_filters
+from leann_engine.index import LeannIndex
+from leann_engine.params import SEARCH_MODES, BuildParams, CompactionPolicy, SearchParams
+from leann_engine.search.searcher import LeannSearcher
+from leann_engine.store.io import atomic_write
+from leann_engine.store.usage import DiskUsage, IndexInfo, disk_usage, index_info
+from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -16,8 +16,12 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+
 MetadataFilters = Mapping[str, Any]
+
+
 Predicate = Callable[[Mapping[str, Any]], bool]
+
 
 OPERATORS: tuple[str, ...] = (
     "==",
@@ -38,8 +42,14 @@ OPERATORS: tuple[str, ...] = (
     "exists",
     "is_empty",
 )
+
+
 _COMBINATORS = ("$and", "$or", "$not")
+
+
 _MISSING = object()
+
+
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 

@@ -9,28 +9,35 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
 import numpy as np
-
-from .calibrate import MIN_PASSAGES, probe_dense
-from .embedding import Embedder, make_embedder, to_metric_space
-from .filters import MetadataFilters
-from .info import DiskUsage
-from .params import BuildParams, CompactionPolicy, check_number
-from .results import SearchResult, SearchResults, SearchStats
-from .searcher import LeannSearcher
-from .snapshot import Snapshot
-from .storage import (
-    EMBEDDING_DTYPE,
-    MANIFEST,
-    commit_manifest,
-    crc_of,
-    encode_records,
-    gen_name,
-    write_file,
-    write_lock,
-)
-from .writer import embed_all, prepare_passages, prepare_target, read_previous, write_index
+from leann_engine.hybrid.calibrate import MIN_PASSAGES
+from leann_engine.hybrid.calibrate import probe_dense
+from leann_engine.embed.base import Embedder
+from leann_engine.embed.base import make_embedder
+from leann_engine.embed.base import to_metric_space
+from leann_engine.filters import MetadataFilters
+from leann_engine.store.usage import DiskUsage
+from leann_engine.params import BuildParams
+from leann_engine.params import CompactionPolicy
+from leann_engine.params import check_number
+from leann_engine.types import SearchResult
+from leann_engine.types import SearchResults
+from leann_engine.types import SearchStats
+from leann_engine.search.searcher import LeannSearcher
+from leann_engine.store.snapshot import Snapshot
+from leann_engine.store.io import EMBEDDING_DTYPE
+from leann_engine.store.manifest import MANIFEST
+from leann_engine.store.manifest import commit_manifest
+from leann_engine.store.io import crc_of
+from leann_engine.store.records import encode_records
+from leann_engine.store.io import gen_name
+from leann_engine.store.io import write_file
+from leann_engine.store.lock import write_lock
+from leann_engine.build.passages import embed_all
+from leann_engine.build.passages import prepare_passages
+from leann_engine.build.pipeline import prepare_target
+from leann_engine.build.pipeline import read_previous
+from leann_engine.build.pipeline import write_index
 
 
 def _append_committed(path: Path, committed: int, data: bytes) -> None:

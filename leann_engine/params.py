@@ -12,12 +12,23 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+
 METRICS: tuple[str, ...] = ("cosine", "mips")
+
+
 SEARCH_MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
+
+
 PRUNING_STRATEGIES: tuple[str, ...] = ("global", "local")
+
+
 FUSION_NAMES: tuple[str, ...] = ("blend", "rrf")
+
+
 # Seed of the HNSW build and of PQ training; recorded in the manifest so a compaction repeats it.
 GRAPH_SEED = 100
+
+
 # LEANN's names for build options: alias -> (our field, conversion).
 _BUILD_ALIASES: dict[str, tuple[str, Any]] = {
     "efConstruction": ("build_complexity", lambda v: v),
@@ -134,7 +145,7 @@ class BuildParams(_Params):
             if not isinstance(stop, Iterable) or not all(isinstance(w, str) for w in stop):
                 raise ValueError(f"stopwords must be None, language codes or a collection of words, got {stop!r}")
             object.__setattr__(self, "stopwords", tuple(sorted(set(stop))))
-        from .tokenize import Tokenizer
+        from leann_engine.keyword.tokenize import Tokenizer
 
         Tokenizer(self.stopwords)  # unknown language codes fail here, naming stopwords
 
@@ -201,7 +212,37 @@ class BuildParams(_Params):
 
 @dataclass(frozen=True)
 class SearchParams(_Params):
-    """Options of :meth:`LeannSearcher.search`; see its docstring for what each does."""
+    """Options of :meth:`LeannSearcher.search`, with their defaults.
+
+    top_k: how many results; fewer only when fewer passages match.
+    complexity: the search queue length (HNSW's ``ef``; at least ``top_k`` is used).
+        Higher finds more of the true nearest neighbours and re-embeds more passages.
+    mode: ``"dense"`` (embedding similarity; the default unless the searcher was
+        opened with another), ``"bm25"`` (keywords) or ``"hybrid"`` (both, fused).
+    alpha: weight of the dense ranking in a hybrid fusion, in [0, 1]; ``None`` (the
+        default) uses the index's calibrated weight (:mod:`leann_engine.calibrate`).
+    fusion: ``"blend"`` (default), ``"rrf"``, or a callable, see :mod:`leann_engine.fusion`.
+    rerank: re-order the best ``rerank_top_n`` candidates: ``True`` or ``"exact"``
+        (cosine with the index's embedding model, no extra model), a cross-encoder
+        model name or local path, or a :class:`~leann_engine.rerank.Reranker`.
+    rerank_top_n: candidates the reranker sees (default ``max(top_k, 20)``).
+    use_grep: return only passages that contain ``query`` literally (LEANN's grep),
+        best keyword score first; ``grep_ignore_case`` and ``grep_regex`` (``query``
+        is a Python regular expression) widen the match.
+    recompute_embeddings: ``None`` uses stored embeddings when the index has them and
+        recomputes otherwise; ``True`` always recomputes; ``False`` requires stored ones.
+    batch_size: gather at least this many new nodes per model call (dynamic batching);
+        0 embeds each search step's new neighbours together.
+    beam_width: frontier nodes expanded per step (LEANN's name); their new neighbours
+        are embedded in one batch.
+    prune_ratio: two-level search (index with PQ codes, recomputing): the share of the
+        approximate queue not re-embedded; ``None`` means 0.8 there, 0.0 elsewhere.
+        With ``"global"`` the walk follows the codes with a queue of
+        ``complexity / (1 - prune_ratio)`` and re-embeds its best ``complexity``; 0.0
+        walks on exact scores only. Ignored (exact walk) on an index without codes.
+    pruning_strategy: ``"global"`` (above) or ``"local"``: walk on exact scores and
+        re-embed only the best ``1 - prune_ratio`` of each step's new neighbours.
+    """
 
     MODES: ClassVar[tuple[str, ...]] = SEARCH_MODES
 
@@ -234,7 +275,7 @@ class SearchParams(_Params):
                 f"(dense, keyword, alpha) -> [(row, score), ...], got {self.fusion!r}"
             )
         if self.rerank not in (None, False, True):
-            from .rerank import make_reranker
+            from leann_engine.hybrid.rerank import make_reranker
 
             make_reranker(self.rerank if isinstance(self.rerank, (str, Path)) else self.rerank)
         check_int("rerank_top_n", self.rerank_top_n, 1, none_ok=True)

