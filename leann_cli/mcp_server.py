@@ -87,13 +87,13 @@ def _register_search(server: Any, tools: IndexService, call: Any) -> None:
         Args:
             index_name: the index to search (see leann_list).
             query: what to look for, in natural language or keywords.
-            top_k: number of results, 1 to {max_top_k} (default {top_k}).
+            top_k: number of results, 1 to %(max_top_k)d (default %(top_k)d).
             mode: "dense" (semantic), "bm25" (keywords) or "hybrid" (both).
             filters: metadata conditions, all must hold, e.g. {"file_type": ".md"} or
                 {"start_line": {">=": 100}}; operators == != < <= > >= in not_in contains
                 starts_with ends_with. Metadata keys: source, file_type, start_line, end_line,
                 language, page, slide.
-            complexity: search effort, 1 to {max_complexity} (default {complexity}).
+            complexity: search effort, 1 to %(max_complexity)d (default %(complexity)d).
         """
         import anyio
 
@@ -105,9 +105,12 @@ def _register_search(server: Any, tools: IndexService, call: Any) -> None:
         )
 
     # The limits and defaults in the tool's description are the ones SearchRequest applies.
-    leann_search.__doc__ = (leann_search.__doc__ or "").format(
-        max_top_k=MAX_TOP_K, top_k=DEFAULT_TOP_K, max_complexity=MAX_COMPLEXITY, complexity=DEFAULT_COMPLEXITY
-    )
+    leann_search.__doc__ = (leann_search.__doc__ or "") % {
+        "max_top_k": MAX_TOP_K,
+        "top_k": DEFAULT_TOP_K,
+        "max_complexity": MAX_COMPLEXITY,
+        "complexity": DEFAULT_COMPLEXITY,
+    }
     server.tool()(leann_search)
 
 
