@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannIndex, index_info
+
 from ..indexes import ENGINE_DIR, is_index
 from ..settings import BuildOptions
 from .chunk import Chunk, chunk_code, chunk_lines, chunk_prose
@@ -115,17 +117,30 @@ class Plan:
     record: dict[str, dict[str, Any]] = field(default_factory=dict)
     old_files: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def stale_ids(self, report: BuildReport) -> list[str]:
-        """Ids that must go: every chunk of a removed file, and the tail of a file that shrank."""
+    def stale_ids(self) -> tuple[list[str], int]:
+        """Ids that must go (every chunk of a removed file, and the tail of a file that shrank), and
+        the number of removed files."""
         stale: list[str] = []
+        removed = 0
         for source, old in self.old_files.items():
             new = self.record.get(source)
             if new is None:
-                report.files_removed += 1
+                removed += 1
                 stale.extend(chunk_id(source, i) for i in range(int(old.get("chunks", 0))))
             elif new is not old and new.get("sha256") != old.get("sha256"):
                 stale.extend(chunk_id(source, i) for i in range(int(new["chunks"]), int(old.get("chunks", 0))))
-        return stale
+        return stale, removed
+
+
+def needs_full_rebuild(previous: SourcesRecord | None, options: BuildOptions, force: bool = False) -> bool:
+    """True unless the last build's chunks and vectors can be kept: same chunking, model and
+    stored-or-recomputed embeddings (an unreadable record also means a full rebuild)."""
+    if force or previous is None:
+        return True
+    try:
+        return BuildOptions.resolve(previous.options).rebuild_key() != options.rebuild_key()
+    except ValueError:
+        return True
 
 
 def plan_changes(
@@ -138,7 +153,7 @@ def plan_changes(
     force: bool = False,
 ) -> Plan:
     """Sort ``files`` into unchanged (same size and mtime, or same hash), changed and new."""
-    full = force or previous is None or BuildOptions.resolve(previous.options).rebuild_key() != options.rebuild_key()
+    full = needs_full_rebuild(previous, options, force)
     plan = Plan(full=full, old_files={} if full or previous is None else previous.files)
     for path in files:
         source = source_name(path, base)
@@ -216,8 +231,6 @@ def apply_to_index(
     show_progress: bool = False,
 ) -> None:
     """Write a new index from ``chunks`` (``full``), or add them and delete ``stale`` in place."""
-    from leann_engine import LeannBuilder, LeannIndex
-
     if full:
         report.full_rebuild = True
         builder = LeannBuilder(
@@ -248,8 +261,6 @@ def _resolve_model(options: BuildOptions, embedding: Any) -> BuildOptions:
         return options
     if embedding is not None:
         return replace(options, embedding_model=str(getattr(embedding, "name", "custom")))
-    from leann_engine import DEFAULT_MODEL
-
     return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
 
 
@@ -295,9 +306,10 @@ def build_from_docs(
     chunks = read_and_chunk(plan, options, skips, report, show_progress)
     report.skipped = skips.to_dict()
     report.warnings = list(skips.errors)
-    for w in skips.errors if log is not None else ():
-        log(f"skipped unreadable: {w}")
-    stale = plan.stale_ids(report)
+    if log is not None:
+        for w in skips.errors:
+            log(f"skipped unreadable: {w}")
+    stale, report.files_removed = plan.stale_ids()
     report.files_unchanged = len(plan.record) - report.files_indexed
     if plan.full and not chunks.texts:
         raise ValueError(
@@ -309,8 +321,6 @@ def build_from_docs(
     record = SourcesRecord([str(r) for r in roots], str(base_path), options.to_record(), plan.record)
     if plan.full or chunks.texts or stale or previous is None or previous.to_json() != record.to_json():
         write_sources(folder, record)
-    from leann_engine import index_info
-
     report.chunks_total = int(index_info(engine).passages)
     report.seconds = time.perf_counter() - t0
     return report
