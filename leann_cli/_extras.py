@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import MutableMapping
 from types import ModuleType
 
 DIST = "leann-graph-index"
@@ -29,8 +30,10 @@ def _require(module: str, extra: str, purpose: str | None = None) -> ModuleType:
         raise MissingExtraError(f"{what} needs {module.split('.')[0]}: {install_hint(extra)}") from e
 
 
-def quiet_libraries() -> None:
-    """Keep stderr for errors: no model-loading progress bars or notices."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+def quiet_libraries(env: MutableMapping[str, str] | None = None) -> None:
+    """Keep stderr for errors: no model-loading progress bars or notices (in ``env``, default
+    this process's environment)."""
+    env = os.environ if env is None else env
+    env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -26,9 +26,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from ._extras import quiet_libraries
+
+if TYPE_CHECKING:
+    from leann_engine import SearchResults
 
 DEFAULT_IDLE_TIMEOUT = 900.0  # seconds, as LEANN's daemon TTL
 SOCKET_NAME = "daemon.sock"
@@ -113,14 +117,12 @@ def ping(path: Path | None = None) -> dict[str, Any] | None:
 
 
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
     # The daemon runs from "/" (so it holds no project folder): make the import path absolute.
+    env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])
     parts = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([package_root, *[p for p in parts if p != package_root]])
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    quiet_libraries(env)
     return env
 
 
@@ -251,7 +253,8 @@ class DaemonSearcher:
         mode: str | None = None,
         rerank: str | None = None,
         use_grep: bool = False,
-    ) -> Any:
+    ) -> SearchResults:
+        """Raises the daemon's error: FileNotFoundError for a missing index, ValueError otherwise."""
         from .service import results_from_message
 
         message = {"query": query, "top_k": top_k, "complexity": complexity, "mode": mode}

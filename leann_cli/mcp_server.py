@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._extras import MissingExtraError, _require
+from ._extras import MissingExtraError, _require, quiet_libraries
 from .indexes import CliError
-from ._extras import quiet_libraries
 from .service import (
     DEFAULT_COMPLEXITY,
     DEFAULT_MODE,
