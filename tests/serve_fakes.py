@@ -58,7 +58,7 @@ class _OllamaHandler(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def running(server: Any) -> Iterator[Any]:
     """Serve ``server`` in a thread for the duration of the block."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server
