@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
 from pathlib import Path
 from typing import Any
 
 from .embedding import Embedder, make_embedder
-from .graph import normalize_rows
+from .embedding import to_metric_space
 from .index import LeannIndex
-from .segment import GraphParams
+from .params import BuildParams, check_int
 from .storage import write_lock
-from .tokenize import Tokenizer
-from .writer import (
-    check_metric,
-    embed_all,
-    prepare_passages,
-    prepare_target,
-    write_index,
-)
+from .writer import embed_all, prepare_passages, prepare_target, read_previous, write_index
 
 BACKENDS: tuple[str, ...] = ("hnsw",)
-_LEANN_ALIASES = {"efConstruction": "build_complexity", "complexity": "build_complexity"}
 
 
 class LeannBuilder:
@@ -53,12 +45,18 @@ class LeannBuilder:
             ``mode="bm25"``/``"hybrid"`` still work, tokenizing the passages in memory at first use.
         calibrate: probe the model at build to weigh hybrid fusion (embeds up to 128 short
             pseudo-queries; turn off for paid embedding APIs, hybrid then uses ``alpha=0.5``).
-        show_progress: progress bars for embedding (off by default in library use).
         pq_bytes: bytes of product-quantization code kept per passage for the two-level
             search, from 1,024 passages (default 32: about 2% of a float32 index of 384-d vectors, plus float16
             codebooks of 256 x dimension x 2 bytes); ``None`` or 0 writes the graph-only index.
         hub_cache_mb: store the float16 embeddings of the most visited (hub) nodes, up to this
             many MB, so searches re-embed fewer passages; 0 (default) keeps the index smallest.
+        num_threads: hnswlib build threads (-1, the default: all cores).
+        show_progress: progress bars for embedding (off by default in library use).
+        params: a :class:`~leann_engine.BuildParams` to start from; keyword options override it.
+
+    Build options (all but ``show_progress`` and ``params``) are the fields of
+    :class:`~leann_engine.BuildParams`, where their defaults live; LEANN's ``M``,
+    ``efConstruction`` and ``complexity`` are accepted too.
     """
 
     def __init__(
@@ -68,21 +66,9 @@ class LeannBuilder:
         dimensions: int | None = None,
         embedding_mode: str = "sentence-transformers",
         *,
-        is_recompute: bool = True,
-        is_compact: bool = True,
-        graph_degree: int = 32,
-        build_complexity: int = 200,
-        pruned_degree: int | None = 12,
-        hub_fraction: float = 0.02,
-        metric: str = "cosine",
-        stopwords: str | Iterable[str] | None = None,
-        keyword_index: bool = True,
-        calibrate: bool = True,
         show_progress: bool = False,
-        num_threads: int = -1,
-        pq_bytes: int | None = 32,
-        hub_cache_mb: float = 0.0,
-        **backend_kwargs: Any,
+        params: BuildParams | None = None,
+        **options: Any,
     ) -> None:
         if backend_name not in BACKENDS:
             raise ValueError(f"backend_name must be one of {', '.join(BACKENDS)}, got {backend_name!r}")
@@ -91,55 +77,24 @@ class LeannBuilder:
                 f"embedding_mode {embedding_mode!r} is not supported; use 'sentence-transformers' "
                 "or pass an Embedder object as embedding_model"
             )
-        for key, value in backend_kwargs.items():
-            if key in _LEANN_ALIASES:
-                build_complexity = value
-            elif key == "M":
-                graph_degree = 2 * int(value)
-            else:
-                raise ValueError(
-                    f"unknown LeannBuilder option {key!r}; known: is_recompute, is_compact, graph_degree, "
-                    "build_complexity, pruned_degree, hub_fraction, metric, stopwords, keyword_index, calibrate, "
-                    "show_progress, num_threads, pq_bytes, hub_cache_mb"
-                )
-        for name, value, low in (
-            ("graph_degree", graph_degree, 4),
-            ("build_complexity", build_complexity, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if pruned_degree is not None and (not isinstance(pruned_degree, int) or pruned_degree < 2):
-            raise ValueError(f"pruned_degree must be an integer >= 2 or None, got {pruned_degree!r}")
-        if pq_bytes is not None and (
-            isinstance(pq_bytes, bool) or not isinstance(pq_bytes, int) or pq_bytes < 0
-        ):
-            raise ValueError(f"pq_bytes must be an integer >= 0 or None, got {pq_bytes!r}")
-        if isinstance(hub_cache_mb, bool) or not isinstance(hub_cache_mb, (int, float)) or hub_cache_mb < 0:
-            raise ValueError(f"hub_cache_mb must be a number >= 0, got {hub_cache_mb!r}")
-        if not 0.0 <= hub_fraction <= 1.0:
-            raise ValueError(f"hub_fraction must be within [0, 1], got {hub_fraction!r}")
+        check_int("dimensions", dimensions, 1, none_ok=True)
+        base = params.to_dict() if params is not None else {}
+        self.params: BuildParams = BuildParams.from_options(**{**base, **options})
         self.backend_name = backend_name
-        self.metric = check_metric(metric)
-        self.tokenizer = Tokenizer(stopwords)
-        self.keyword_index = bool(keyword_index)
-        self.calibrate = bool(calibrate)
         self.embedder = make_embedder(embedding_model)
         self.dimensions = dimensions
-        self.is_recompute = bool(is_recompute)
-        self.is_compact = bool(is_compact)
         self.show_progress = show_progress
-        self.params = GraphParams(
-            graph_degree=graph_degree,
-            build_complexity=build_complexity,
-            pruned_degree=pruned_degree,
-            hub_fraction=hub_fraction,
-            num_threads=num_threads,
-            pq_bytes=pq_bytes or None,
-            hub_cache_mb=float(hub_cache_mb),
-        )
         self._texts: list[str] = []
         self._metas: list[dict[str, Any]] = []
         self._ids: list[str | None] = []
+
+    @property
+    def metric(self) -> str:
+        return self.params.metric
+
+    @property
+    def is_recompute(self) -> bool:
+        return self.params.is_recompute
 
     def add_text(self, text: str, metadata: dict[str, Any] | None = None, *, id: str | None = None) -> None:
         """Queue one passage. Its id is ``id``, else ``metadata["id"]``, else its position."""
@@ -194,12 +149,11 @@ class LeannBuilder:
         path = Path(index_path)
         ids = self._resolved_ids()
         dim = self._dimension()
-        vectors = embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress)
-        if self.metric == "cosine":
-            vectors = normalize_rows(vectors)
+        vectors = to_metric_space(
+            embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress), self.params.metric
+        )
         prepare_target(path)  # the folder must exist before its lock file can
         with write_lock(path):
-            previous = prepare_target(path)
             write_index(
                 path,
                 ids=ids,
@@ -208,24 +162,25 @@ class LeannBuilder:
                 vectors=vectors,
                 embedding_model=self.embedder.name,
                 dimension=dim,
-                metric=self.metric,
                 params=self.params,
-                is_recompute=self.is_recompute,
-                is_compact=self.is_compact,
-                previous=previous,
-                tokenizer=self.tokenizer if self.keyword_index else None,
-                embedder=self.embedder if self.calibrate else None,
+                previous=read_previous(path),
+                embedder=self.embedder,
             )
         return str(path)
 
     def update_index(self, index_path: str | Path) -> str:
-        """Add the queued passages to an existing index (same id: replaced), then clear the queue."""
+        """Add the queued passages to an existing index (same id: replaced), then clear the queue.
+
+        A passage queued without an id gets a new unique one; the others keep theirs.
+        """
         if not self._texts:
             raise ValueError("no passages to add: call add_text() before update_index()")
+        # Positional ids would collide with the index's own: a missing id becomes a new uuid.
+        ids = [pid if pid is not None else uuid.uuid4().hex for pid in self._ids]
         index = LeannIndex(index_path, self.embedder)
-        # Positional ids would collide with the index's own; without every id given, new ones are made.
-        given = self._ids if all(i is not None for i in self._ids) else None
-        index.add_texts(self._texts, self._metas, given)
-        index.close()
+        try:
+            index.add_texts(self._texts, self._metas, ids)
+        finally:
+            index.close()
         self._texts, self._metas, self._ids = [], [], []
         return str(index_path)

@@ -109,7 +109,7 @@ class SentenceTransformerEmbedder:
         num_threads: int | None = None,
     ) -> None:
         if not isinstance(model, str) or not model:
-            raise ValueError(f"embedding_model must be a model name or path, got {model!r}")
+            raise ValueError(f"model must be a sentence-transformers model name or path, got {model!r}")
         precision = precision or os.environ.get("LEANN_EMBEDDING_PRECISION") or "float32"
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
@@ -183,8 +183,8 @@ class FunctionEmbedder:
 
     def __init__(self, fn: Callable[[list[str]], Any], dimension: int, name: str = "function") -> None:
         if not callable(fn):
-            raise ValueError(f"embedding function must be callable, got {type(fn).__name__}")
-        if not isinstance(dimension, int) or dimension < 1:
+            raise ValueError(f"fn must be callable (list[str] -> vectors), got {type(fn).__name__}")
+        if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
             raise ValueError(f"dimension must be a positive integer, got {dimension!r}")
         self._fn = fn
         self.dimension = dimension
@@ -208,6 +208,21 @@ def make_embedder(embedding_model: str | Embedder | None, **options: Any) -> Emb
         "embedding_model must be a sentence-transformers name or path, or an object with "
         f"`name`, `dimension` and `embed(texts)`; got {type(embedding_model).__name__}"
     )
+
+
+def to_metric_space(vectors: Any, metric: str) -> np.ndarray:
+    """Vectors as the index scores them: float32, rows L2-normalised for ``"cosine"``,
+    unchanged for ``"mips"`` (raw inner product). A zero row stays zero."""
+    x = np.asarray(vectors, dtype=np.float32)
+    if metric == "mips":
+        return x
+    if metric != "cosine":
+        raise ValueError(f"metric must be 'cosine' or 'mips', got {metric!r}")
+    if x.ndim == 1:
+        return to_metric_space(x[None, :], metric)[0]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (x / norms).astype(np.float32, copy=False)
 
 
 def embed_checked(embedder: Embedder, texts: Sequence[str], dimension: int) -> np.ndarray:

@@ -203,6 +203,11 @@ def compile_filter(filters: MetadataFilters | None) -> Predicate | None:
     return _compile(filters, "metadata_filters")
 
 
+def check_filters(metadata_filters: MetadataFilters | None) -> None:
+    """Raise ``ValueError`` naming the malformed part of ``metadata_filters``; no index needed."""
+    compile_filter(metadata_filters)
+
+
 def filter_key(filters: MetadataFilters | None) -> str:
     """A stable text key for caching the rows a filter matches."""
     return json.dumps(filters, sort_keys=True, default=repr)

@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from .calibrate import MIN_PASSAGES, probe_dense
-from .embedding import Embedder
-from .graph import normalize_rows
+from .embedding import Embedder, make_embedder, to_metric_space
+from .filters import MetadataFilters
+from .info import DiskUsage
+from .params import BuildParams, CompactionPolicy, check_number
+from .results import SearchResult, SearchResults, SearchStats
 from .searcher import LeannSearcher
-from .segment import GraphParams
 from .snapshot import Snapshot
 from .storage import (
     EMBEDDING_DTYPE,
@@ -28,8 +30,7 @@ from .storage import (
     write_file,
     write_lock,
 )
-from .tokenize import index_tokenizer
-from .writer import embed_all, prepare_passages, write_index
+from .writer import embed_all, prepare_passages, prepare_target, read_previous, write_index
 
 
 def _append_committed(path: Path, committed: int, data: bytes) -> None:
@@ -45,7 +46,7 @@ def _append_committed(path: Path, committed: int, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-class LeannIndex(LeannSearcher):
+class LeannIndex:
     """A read-write index: add, upsert, delete, get, count, compact — and search.
 
     Example::
@@ -57,11 +58,12 @@ class LeannIndex(LeannSearcher):
         print(index.count(), index.search("edited", top_k=1)[0].id)
 
     New passages go to a delta segment that keeps their embeddings and is scored exactly next to
-    the graph; deletes and replacements are tombstones. When the delta and tombstones together
-    pass ``compact_ratio`` of the graph's size (and at least ``compact_min_rows``), the index is
-    compacted: a new graph over the live passages replaces the old one and the delta's
-    embeddings are dropped, so the index is recompute-only again. ``compact()`` does it on demand.
-    Writes are atomic: a killed writer leaves the previous state readable.
+    the graph; deletes and replacements are tombstones. ``policy`` (a
+    :class:`~leann_engine.CompactionPolicy`) decides when the index is compacted: a new graph
+    over the live passages replaces the old one and the delta's embeddings are dropped.
+    ``compact()`` does it on demand. Writes are atomic: a killed writer leaves the previous
+    state readable. Reads and searches go through :attr:`searcher`, a
+    :class:`~leann_engine.LeannSearcher` on the same folder.
     """
 
     def __init__(
@@ -70,22 +72,25 @@ class LeannIndex(LeannSearcher):
         embedding: Embedder | str | None = None,
         *,
         enable_warmup: bool = False,
-        auto_compact: bool = True,
-        compact_ratio: float = 0.25,
-        compact_min_rows: int = 1024,
+        policy: CompactionPolicy | None = None,
+        auto_compact: bool | None = None,
+        compact_ratio: float | None = None,
+        compact_min_rows: int | None = None,
         show_progress: bool = False,
         lock_timeout: float = 60.0,
         **search_defaults: Any,
     ) -> None:
-        """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``) are the defaults of
-        :meth:`search`, as for :class:`~leann_engine.LeannSearcher`."""
-        super().__init__(index_path, embedding, enable_warmup=enable_warmup, **search_defaults)
+        """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``, ``params``,
+        ``embedding_cache_mb``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
+        ``compact_ratio`` and ``compact_min_rows`` are the older names of ``policy``'s fields."""
+        check_number("lock_timeout", lock_timeout, 0.0)
+        old = {"enabled": auto_compact, "ratio": compact_ratio, "min_rows": compact_min_rows}
+        self.policy: CompactionPolicy = (policy or CompactionPolicy()).replace(
+            **{k: v for k, v in old.items() if v is not None}
+        )
+        self.searcher = LeannSearcher(index_path, embedding, enable_warmup=enable_warmup, **search_defaults)
+        self.path = self.searcher.path
         self.lock_timeout = float(lock_timeout)
-        if not 0 < compact_ratio:
-            raise ValueError(f"compact_ratio must be > 0, got {compact_ratio!r}")
-        self.auto_compact = auto_compact
-        self.compact_ratio = compact_ratio
-        self.compact_min_rows = int(compact_min_rows)
         self.show_progress = show_progress
 
     @classmethod
@@ -95,27 +100,106 @@ class LeannIndex(LeannSearcher):
         embedding_model: str | Embedder | None = None,
         *,
         exist_ok: bool = False,
-        build_options: dict[str, Any] | None = None,
+        build_options: dict[str, Any] | BuildParams | None = None,
         **kwargs: Any,
     ) -> LeannIndex:
         """Create an empty index at ``index_path`` and open it.
 
-        ``build_options`` are :class:`~leann_engine.LeannBuilder` options (``metric``,
-        ``is_recompute``, ``graph_degree``, ...) used now and by every compaction; ``kwargs``
-        go to :class:`LeannIndex`. An existing index is opened when ``exist_ok`` is true.
+        ``build_options`` (:class:`~leann_engine.BuildParams` or a dict of its fields) are used
+        now and by every compaction; ``kwargs`` go to :class:`LeannIndex`. An existing index is
+        opened when ``exist_ok`` is true.
         """
-        from .builder import LeannBuilder
-
         path = Path(index_path)
         if (path / MANIFEST).exists():
             if not exist_ok:
                 raise ValueError(f"index_path {path} already holds an index; pass exist_ok=True to open it")
             return cls(path, None if isinstance(embedding_model, str) else embedding_model, **kwargs)
-        builder = LeannBuilder(embedding_model=embedding_model, **(build_options or {}))
-        builder.build_index(path, allow_empty=True)
-        return cls(path, builder.embedder, **kwargs)
+        opts = build_options.to_dict() if isinstance(build_options, BuildParams) else dict(build_options or {})
+        params = BuildParams.from_options(**opts)
+        embedder = make_embedder(embedding_model)
+        dim = int(embedder.dimension)
+        prepare_target(path)
+        with write_lock(path):
+            write_index(
+                path,
+                ids=[],
+                texts=[],
+                metas=[],
+                vectors=np.zeros((0, dim), dtype=np.float32),
+                embedding_model=embedder.name,
+                dimension=dim,
+                params=params,
+                previous=read_previous(path),
+            )
+        return cls(path, embedder, **kwargs)
+
+    # ------------------------------------------------------------------ reads (the searcher's)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.searcher.manifest
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.searcher.embedder
+
+    @property
+    def last_stats(self) -> SearchStats:
+        return self.searcher.last_stats
+
+    @property
+    def default_mode(self) -> str:
+        return self.searcher.default_mode
+
+    @property
+    def auto_compact(self) -> bool:
+        return self.policy.enabled
+
+    def search(self, query: str | None, *args: Any, **kwargs: Any) -> SearchResults:
+        """Search the index; see :meth:`LeannSearcher.search`."""
+        return self.searcher.search(query, *args, **kwargs)
+
+    def get(self, ids: Iterable[str]) -> list[SearchResult]:
+        return self.searcher.get(ids)
+
+    def ids(self) -> list[str]:
+        return self.searcher.ids()
+
+    def count(self) -> int:
+        return self.searcher.count()
+
+    def select(self, metadata_filters: MetadataFilters | None) -> list[str]:
+        return self.searcher.select(metadata_filters)
+
+    def disk_usage(self) -> DiskUsage:
+        return self.searcher.disk_usage()
+
+    def check_embedder(self, embedder: Embedder, *, strict: bool = False) -> None:
+        self.searcher.check_embedder(embedder, strict=strict)
+
+    def passage_embeddings(self, ids: Iterable[str]) -> np.ndarray:
+        return self.searcher.passage_embeddings(ids)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.searcher.embed_query(query)
+
+    def refresh(self) -> None:
+        self.searcher.refresh()
+
+    def close(self) -> None:
+        self.searcher.close()
+
+    def __enter__(self) -> LeannIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ helpers
+
+    @property
+    def _snap(self) -> Snapshot:
+        return self.searcher._snap
 
     def _latest(self) -> Snapshot:
         """The newest committed snapshot (call under the write lock)."""
@@ -125,7 +209,7 @@ class LeannIndex(LeannSearcher):
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         dim = int(self._snap.manifest["dimensions"])
         vecs = embed_all(self.embedder, texts, dim, show_progress=self.show_progress, desc="embedding")
-        return normalize_rows(vecs) if self._snap.metric == "cosine" else vecs
+        return to_metric_space(vecs, self._snap.metric)
 
     def _commit(self, snap: Snapshot, manifest: dict[str, Any]) -> None:
         commit_manifest(self.path, manifest, snap.manifest)
@@ -155,11 +239,7 @@ class LeannIndex(LeannSearcher):
         }
 
     def _needs_compaction(self) -> bool:
-        counts = self._snap.manifest["counts"]
-        pending = counts["delta"] + counts["deleted"]
-        return bool(
-            pending > 0 and pending >= max(self.compact_min_rows, self.compact_ratio * counts["base"])
-        )
+        return self.policy.due(self._snap.manifest["counts"])
 
     # ------------------------------------------------------------------ writes
 
@@ -210,7 +290,7 @@ class LeannIndex(LeannSearcher):
                 if len(delta_texts) >= MIN_PASSAGES:
                     m["calibration"] = probe_dense(self.embedder, delta_texts, delta_vecs, snap.metric)
             self._commit(snap, m)
-        if self.auto_compact and self._needs_compaction():
+        if self._needs_compaction():
             self.compact()
         return list(given)
 
@@ -230,7 +310,7 @@ class LeannIndex(LeannSearcher):
             self._write_tombstones(m, dead)
             self._set_counts(m, dead)
             self._commit(snap, m)
-        if self.auto_compact and self._needs_compaction():
+        if self._needs_compaction():
             self.compact()
         return len(rows)
 
@@ -254,21 +334,16 @@ class LeannIndex(LeannSearcher):
             if snap.base_embeddings is not None:
                 base_vecs = np.asarray(snap.base_embeddings[live_base], dtype=np.float32)
             elif live_base.size:
-                base_vecs = embed_all(
-                    self.embedder,
-                    [r["text"] for r in base_recs],
-                    dim,
-                    show_progress=self.show_progress,
-                    desc="compaction: re-embedding",
+                texts = [r["text"] for r in base_recs]
+                raw = embed_all(
+                    self.embedder, texts, dim, show_progress=self.show_progress, desc="compaction: re-embedding"
                 )
-                if snap.metric == "cosine":
-                    base_vecs = normalize_rows(base_vecs)
+                base_vecs = to_metric_space(raw, snap.metric)
             else:
                 base_vecs = np.zeros((0, dim), dtype=np.float32)
             vectors = np.concatenate([base_vecs, snap.delta.embeddings[live_delta]]).astype(np.float32)
             recs = base_recs + delta_recs
-            params = GraphParams.from_dict(m["build"])
-            flags = m.get("hybrid") or {}
+            params = BuildParams.from_manifest(m).replace(is_recompute=recompute)
             write_index(
                 self.path,
                 ids=[r["id"] for r in recs],
@@ -277,13 +352,9 @@ class LeannIndex(LeannSearcher):
                 vectors=vectors,
                 embedding_model=m["embedding_model"],
                 dimension=dim,
-                metric=m["metric"],
                 params=params,
-                is_recompute=recompute,
-                is_compact=bool(m.get("is_compact", True)),
                 previous=m,
-                tokenizer=index_tokenizer(m) if flags.get("keyword_index", True) else None,
-                embedder=self.embedder if flags.get("calibrate", True) else None,
+                embedder=self.embedder,
                 calibration=m.get("calibration"),
             )
             self.refresh()

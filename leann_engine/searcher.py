@@ -17,7 +17,9 @@ from .calibrate import prior_alpha
 from .embedding import Embedder, embed_checked, make_embedder
 from .filters import MetadataFilters, compile_filter, filter_key
 from .fusion import FusionFn, resolve_fusion
-from .graph import normalize_rows
+from .embedding import to_metric_space
+from .info import DiskUsage, usage_of
+from .params import SEARCH_MODES, SearchParams
 from .pq import adc_scores
 from .rerank import ExactReranker, Reranker, make_reranker
 from .results import SearchResult, SearchResults, SearchStats
@@ -25,15 +27,14 @@ from .search import beam_search
 from .snapshot import Snapshot
 from .storage import manifest_stamp
 
-DEFAULT_COMPLEXITY = 64
-MODES = ("dense", "bm25", "hybrid")
+DEFAULT_COMPLEXITY = SearchParams.complexity
+MODES = SEARCH_MODES
 # Candidates each ranking contributes to a hybrid fusion.
 FUSION_DEPTH = 50
 # Two-level search: share of the approximate (PQ) queue that is not re-embedded. With 32-byte
 # codes on 20,000 MiniLM chunks, 0.8 at complexity 32 gave recall@3 0.955 with 32 passages
 # re-embedded per query (benchmarks/bench_speed.py; README "Search parameters").
 DEFAULT_PRUNE_RATIO = 0.8
-PRUNING_STRATEGIES: tuple[str, ...] = ("global", "local")
 _SCORE_BATCH = 256
 
 
@@ -88,7 +89,7 @@ class _Scorer:
             t = time.perf_counter()
             fresh = embed_checked(self.embedder, self.snap.texts(need.tolist()), self.snap.dimension)
             if self.snap.metric == "cosine":
-                fresh = normalize_rows(fresh)
+                fresh = to_metric_space(fresh, "cosine")
             self.stats.model_s += time.perf_counter() - t
             self.stats.recomputed += int(need.size)
             vecs[todo] = fresh
@@ -105,18 +106,6 @@ class _Scorer:
         return lambda rows: adc_scores(table, codes[rows])
 
 
-def _prune_args(prune_ratio: float | None, strategy: str) -> tuple[float | None, str]:
-    if prune_ratio is not None and (
-        isinstance(prune_ratio, bool)
-        or not isinstance(prune_ratio, (int, float))
-        or not 0.0 <= prune_ratio < 1.0
-    ):
-        raise ValueError(f"prune_ratio must be a number in [0, 1) or None, got {prune_ratio!r}")
-    if strategy not in PRUNING_STRATEGIES:
-        raise ValueError(f"pruning_strategy must be one of {', '.join(PRUNING_STRATEGIES)}, got {strategy!r}")
-    return (None if prune_ratio is None else float(prune_ratio)), strategy
-
-
 def _top_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     """The ``k`` best rows with a positive score, best first (ties: lower row first)."""
     rows = np.flatnonzero(scores > 0)
@@ -125,12 +114,6 @@ def _top_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
         rows = rows[part]
     order = np.lexsort((rows, -scores[rows]))
     return [(int(rows[i]), float(scores[rows[i]])) for i in order]
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 class LeannSearcher:
@@ -157,24 +140,15 @@ class LeannSearcher:
         *,
         enable_warmup: bool = False,
         embedding_cache_mb: float = 16.0,
-        mode: str = "dense",
+        mode: str | None = None,
         alpha: float | None = None,
-        fusion: str | FusionFn = "blend",
+        fusion: str | FusionFn | None = None,
         rerank: bool | str | Reranker | None = None,
+        params: SearchParams | None = None,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
-        resolve_fusion(fusion)
-        if alpha is not None and (
-            isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
-        ):
-            raise ValueError(f"alpha must be a number in [0, 1] or None (adaptive), got {alpha!r}")
-        self.default_mode = mode
-        self.default_alpha = alpha
-        self.default_fusion: str | FusionFn = fusion
-        self.default_rerank = rerank
-        if rerank not in (None, False, True):
-            make_reranker(rerank)  # type: ignore[arg-type]
+        base = params if params is not None else SearchParams()
+        given = {"mode": mode, "alpha": alpha, "fusion": fusion, "rerank": rerank}
+        self.defaults: SearchParams = base.replace(**{k: v for k, v in given.items() if v is not None})
         self.path = Path(index_path)
         # Embeddings recomputed by earlier queries, reused by later ones (16 MB: ~10,000 x 384-d).
         self._lru = EmbeddingLRU(embedding_cache_mb)
@@ -184,9 +158,13 @@ class LeannSearcher:
         self._embedder: Embedder | None = None
         self.last_stats = SearchStats()
         if embedding is not None and not isinstance(embedding, str):
-            self._check_embedder(make_embedder(embedding))
+            self._use_embedder(make_embedder(embedding))
         if enable_warmup:
             self.embedder.embed(["warm up"])
+
+    @property
+    def default_mode(self) -> str:
+        return self.defaults.mode
 
     # ------------------------------------------------------------------ state
 
@@ -203,24 +181,31 @@ class LeannSearcher:
                 if self._embedding_arg is not None
                 else self._snap.manifest["embedding_model"]
             )
-            self._check_embedder(make_embedder(arg))
+            self._use_embedder(make_embedder(arg))
         assert self._embedder is not None
         return self._embedder
 
-    def _check_embedder(self, emb: Embedder) -> None:
-        want = int(self._snap.manifest["dimensions"])
-        dim = int(emb.dimension)
+    def check_embedder(self, embedder: Embedder, *, strict: bool = False) -> None:
+        """Raise ``ValueError`` if ``embedder``'s dimension differs from the index's; a different
+        model name warns (or raises when ``strict``), since scores then mean little."""
+        m = self._snap.manifest
+        want, dim = int(m["dimensions"]), int(embedder.dimension)
         if dim != want:
             raise ValueError(
-                f"embedding {emb.name!r} gives {dim}-d vectors but the index at {self.path} was "
-                f"built with {self._snap.manifest['embedding_model']!r} ({want}-d): pass the same model"
+                f"embedding {embedder.name!r} gives {dim}-d vectors but the index at {self.path} was "
+                f"built with {m['embedding_model']!r} ({want}-d): pass the same model"
             )
-        if emb.name != self._snap.manifest["embedding_model"]:
-            warnings.warn(
-                f"index {self.path} was built with {self._snap.manifest['embedding_model']!r}, "
-                f"searching with {emb.name!r}: scores are only meaningful with the same model",
-                stacklevel=3,
+        if embedder.name != m["embedding_model"]:
+            msg = (
+                f"index {self.path} was built with {m['embedding_model']!r}, searching with "
+                f"{embedder.name!r}: scores are only meaningful with the same model"
             )
+            if strict:
+                raise ValueError(msg)
+            warnings.warn(msg, stacklevel=3)
+
+    def _use_embedder(self, emb: Embedder) -> None:
+        self.check_embedder(emb)
         self._embedder = emb
 
     def refresh(self) -> None:
@@ -262,33 +247,38 @@ class LeannSearcher:
         self.refresh()
         return list(self._snap.row_of)
 
+    def select(self, metadata_filters: MetadataFilters | None) -> list[str]:
+        """Ids of the live passages whose metadata matches ``metadata_filters`` (all for ``None``).
+
+        Uses the snapshot's cached filter masks: passages are parsed once, not per call.
+        """
+        predicate = compile_filter(metadata_filters)
+        self.refresh()
+        snap = self._snap
+        mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
+        return snap.ids_of(np.flatnonzero(mask).tolist())
+
+    def disk_usage(self) -> DiskUsage:
+        """Bytes per part of the generation this searcher reads."""
+        self.refresh()
+        return usage_of(self.path, self._snap.manifest)
+
     # ------------------------------------------------------------------ search
 
     def embed_query(self, query: str) -> np.ndarray:
         vec = embed_checked(self.embedder, [query], int(self._snap.manifest["dimensions"]))
-        return normalize_rows(vec)[0] if self._snap.metric == "cosine" else vec[0]
+        return to_metric_space(vec, self._snap.metric)[0]
 
     def search(
         self,
         query: str | None,
-        top_k: int = 5,
-        complexity: int = DEFAULT_COMPLEXITY,
+        top_k: int | None = None,
+        complexity: int | None = None,
         metadata_filters: MetadataFilters | None = None,
         *,
-        mode: str | None = None,
-        alpha: float | None = None,
-        fusion: str | FusionFn | None = None,
-        rerank: bool | str | Reranker | None = None,
-        rerank_top_n: int | None = None,
-        use_grep: bool = False,
-        grep_ignore_case: bool = False,
-        grep_regex: bool = False,
         query_embedding: Sequence[float] | np.ndarray | None = None,
-        recompute_embeddings: bool | None = None,
-        batch_size: int = 0,
-        beam_width: int = 1,
-        prune_ratio: float | None = None,
-        pruning_strategy: str = "global",
+        params: SearchParams | None = None,
+        **overrides: Any,
     ) -> SearchResults:
         """Return the ``top_k`` passages that best answer ``query``, best first.
 
@@ -328,13 +318,18 @@ class LeannSearcher:
             pruning_strategy: ``"global"`` (above) or ``"local"``: walk on exact scores and
                 re-embed only the best ``1 - prune_ratio`` of each step's new neighbours.
 
+        ``params`` (a :class:`~leann_engine.SearchParams`) replaces the searcher's defaults;
+        keyword options override single fields; an unknown keyword raises ``ValueError``.
+
         Scores: cosine similarity (or inner product for ``metric="mips"``) in dense mode, BM25
         in bm25 mode and for grep, the fused score in hybrid mode, the reranker's score after a
         rerank. Higher is better in every case.
         """
-        mode = self.default_mode if mode is None else mode
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
+        given = dict(overrides, top_k=top_k, complexity=complexity)
+        p = (params if params is not None else self.defaults).replace(
+            **{k: v for k, v in given.items() if v is not None}
+        )
+        mode, use_grep = p.mode, p.use_grep
         if query is None:
             if query_embedding is None or mode != "dense" or use_grep:
                 raise ValueError(
@@ -342,24 +337,15 @@ class LeannSearcher:
                 )
         elif not isinstance(query, str):
             raise ValueError(f"query must be a string, got {type(query).__name__}")
-        top_k = _positive_int("top_k", top_k)
-        complexity = _positive_int("complexity", complexity)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 0:
-            raise ValueError(f"batch_size must be an integer >= 0, got {batch_size!r}")
-        beam_width = _positive_int("beam_width", beam_width)
-        prune = _prune_args(prune_ratio, pruning_strategy)
-        alpha = self.default_alpha if alpha is None else alpha
-        if alpha is not None and (
-            isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1
-        ):
-            raise ValueError(f"alpha must be a number in [0, 1] or None (adaptive), got {alpha!r}")
-        fuse = resolve_fusion(self.default_fusion if fusion is None else fusion)
-        reranker = self._reranker(rerank)
+        top_k, complexity, alpha = p.top_k, p.complexity, p.alpha
+        batch_size, beam_width, recompute_embeddings = p.batch_size, p.beam_width, p.recompute_embeddings
+        grep_ignore_case, grep_regex = p.grep_ignore_case, p.grep_regex
+        prune = (None if p.prune_ratio is None else float(p.prune_ratio)), p.pruning_strategy
+        fuse = resolve_fusion(p.fusion)
+        reranker = self._reranker(p.rerank)
         n_first = top_k
         if reranker is not None:
-            n_first = max(
-                top_k, _positive_int("rerank_top_n", rerank_top_n) if rerank_top_n is not None else 20
-            )
+            n_first = max(top_k, p.rerank_top_n if p.rerank_top_n is not None else 20)
         predicate = compile_filter(metadata_filters)
         self.refresh()
         snap = self._snap
@@ -438,7 +424,7 @@ class LeannSearcher:
             raise ValueError(f"query_embedding must be a sequence of {dim} numbers: {e}") from None
         if q.shape != (dim,) or not np.isfinite(q).all():
             raise ValueError(f"query_embedding must be {dim} finite numbers, got shape {q.shape}")
-        return normalize_rows(q[None, :])[0] if self._snap.metric == "cosine" else q
+        return to_metric_space(q, self._snap.metric)
 
     def _dense(
         self,
@@ -506,12 +492,12 @@ class LeannSearcher:
         stats.keyword_s += time.perf_counter() - t
         return [(int(rows[i]), float(scores[i])) for i in order]
 
-    def _reranker(self, rerank: bool | str | Reranker | None) -> Reranker | None:
-        choice = self.default_rerank if rerank is None else rerank
+    def _reranker(self, choice: bool | str | Reranker | None) -> Reranker | None:
         if choice is None or choice is False:
             return None
         if choice is True:
-            choice = self.default_rerank if isinstance(self.default_rerank, (str, Reranker)) else "exact"
+            default = self.defaults.rerank
+            choice = default if isinstance(default, (str, Reranker)) else "exact"
         return make_reranker(choice)
 
     def passage_embeddings(self, ids: Iterable[str]) -> np.ndarray:
@@ -539,9 +525,7 @@ class LeannSearcher:
             if snap.base_embeddings is not None:
                 vecs = np.asarray(snap.base_embeddings[base_rows], dtype=np.float32)
             else:
-                vecs = embed_checked(self.embedder, snap.texts(base_rows), dim)
-                if snap.metric == "cosine":
-                    vecs = normalize_rows(vecs)
+                vecs = to_metric_space(embed_checked(self.embedder, snap.texts(base_rows), dim), snap.metric)
             out[base_pos] = vecs
         return out
 

@@ -6,7 +6,6 @@ Shared by a fresh build and by compaction, which is a build over the live passag
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,61 +16,13 @@ from .bm25 import encode_bm25
 from .cache import encode_hub_file, hub_rows
 from .codec import encode_varints
 from .graphfile import encode_graph
+from .params import GRAPH_SEED, BuildParams
 from .pq import codebook_size, encode_pq_file, train_pq
 from .storage import EMBEDDING_DTYPE, crc_of, encode_records, gen_name, write_file
 from .tokenize import Tokenizer
 
 
-@dataclass(frozen=True)
-class GraphParams:
-    """Build parameters, named as in LEANN and its paper.
-
-    ``graph_degree``: the most neighbours a node keeps (hubs; HNSW's level-0 ``2*M``).
-    ``pruned_degree``: the budget of a non-hub node after high-degree-preserving pruning
-    (the paper's *m*); ``None`` or ``>= graph_degree`` turns pruning off.
-    ``hub_fraction``: share of nodes, by degree, that keep the full budget (the paper's *a%*).
-    ``build_complexity``: HNSW's ``efConstruction``.
-    ``pq_bytes``: PQ code bytes per passage for the two-level search (``None``: graph only;
-    indexes under 1,024 passages get no codes, see :func:`~leann_engine.pq.codebook_size`).
-    ``hub_cache_mb``: stored float16 embeddings of hub nodes, in MB (0: none).
-    """
-
-    graph_degree: int = 32
-    build_complexity: int = 200
-    pruned_degree: int | None = 12
-    hub_fraction: float = 0.02
-    seed: int = 100
-    num_threads: int = -1
-    pq_bytes: int | None = 32
-    hub_cache_mb: float = 0.0
-
-    @classmethod
-    def from_dict(cls, build: dict[str, Any]) -> GraphParams:
-        """The parameters a manifest's ``build`` section recorded (see :meth:`to_dict`)."""
-        return cls(
-            graph_degree=build["graph_degree"],
-            build_complexity=build["build_complexity"],
-            pruned_degree=build["pruned_degree"],
-            hub_fraction=build["hub_fraction"],
-            seed=build.get("seed", 100),
-            # Indexes written before codes existed stay graph-only through compactions.
-            pq_bytes=build.get("pq_bytes"),
-            hub_cache_mb=float(build.get("hub_cache_mb", 0.0)),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "graph_degree": self.graph_degree,
-            "build_complexity": self.build_complexity,
-            "pruned_degree": self.pruned_degree,
-            "hub_fraction": self.hub_fraction,
-            "seed": self.seed,
-            "pq_bytes": self.pq_bytes,
-            "hub_cache_mb": self.hub_cache_mb,
-        }
-
-
-def build_graph(vectors: np.ndarray, params: GraphParams) -> G.Graph:
+def build_graph(vectors: np.ndarray, params: BuildParams) -> G.Graph:
     """HNSW build, pruning and connectivity repair; returns the graph in input order."""
     n = vectors.shape[0]
     if n == 0:
@@ -87,11 +38,12 @@ def build_graph(vectors: np.ndarray, params: GraphParams) -> G.Graph:
         vectors,
         M=m,
         ef_construction=max(params.build_complexity, m),
-        seed=params.seed,
+        seed=GRAPH_SEED,
         num_threads=params.num_threads,
     )
     if params.pruned_degree is not None and params.pruned_degree < params.graph_degree:
-        graph = G.prune_high_degree_preserving(
+        # Pruning ends with its own connectivity repair.
+        return G.prune_high_degree_preserving(
             graph,
             vectors,
             max_degree=params.graph_degree,
@@ -108,11 +60,7 @@ def write_base(
     texts: list[str],
     metas: list[dict[str, Any]],
     vectors: np.ndarray,
-    params: GraphParams,
-    *,
-    keep_embeddings: bool,
-    compact: bool,
-    tokenizer: Tokenizer | None = None,
+    params: BuildParams,
 ) -> tuple[dict[str, str], dict[str, int], dict[str, Any]]:
     """Write the files of a base segment; returns ``(files, checksums, graph stats)``.
 
@@ -120,6 +68,8 @@ def write_base(
     the keyword index (written when ``tokenizer`` is given) and the optional embeddings are all
     in graph order.
     """
+    keep_embeddings, compact = not params.is_recompute, params.is_compact
+    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
     graph = build_graph(vectors, params)
     order = G.cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
     if graph.n > 1:
@@ -151,7 +101,7 @@ def write_base(
     if params.pq_bytes and ksub:
         # Codes for the two-level search; the file carries its own CRC, like the graph.
         ordered = np.ascontiguousarray(vectors[order], dtype=np.float32)
-        pq = train_pq(ordered, min(int(params.pq_bytes), ordered.shape[1]), ksub=ksub, seed=params.seed)
+        pq = train_pq(ordered, min(int(params.pq_bytes), ordered.shape[1]), ksub=ksub, seed=GRAPH_SEED)
         files["pq"] = gen_name("base", gen, "pq")
         write_file(path / files["pq"], encode_pq_file(pq, pq.encode(ordered)))
     if params.hub_cache_mb > 0 and graph.n:

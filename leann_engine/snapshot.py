@@ -111,6 +111,11 @@ class Snapshot:
         fetched = dict(zip(base_rows, self.base.records(base_rows)))
         return [fetched[r] if r < self.base.n else self.delta.records[r - self.base.n] for r in rows]
 
+    def ids_of(self, rows: Sequence[int]) -> list[str]:
+        """Passage ids of the given global rows (no passage text is read)."""
+        n = self.base.n
+        return [self.base.ids[r] if r < n else self.delta.records[r - n]["id"] for r in rows]
+
     def texts(self, rows: Sequence[int]) -> list[str]:
         return [rec["text"] for rec in self.records(rows)]
 

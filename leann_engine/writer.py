@@ -15,7 +15,8 @@ from ._version import __version__
 from .calibrate import probe_dense
 from .embedding import Embedder, embed_checked
 from .errors import IndexFormatError
-from .segment import GraphParams, write_base
+from .params import BuildParams
+from .segment import write_base
 from .storage import (
     FORMAT,
     FORMAT_VERSION,
@@ -26,15 +27,6 @@ from .storage import (
     read_manifest,
 )
 from .tokenize import Tokenizer
-
-METRICS: tuple[str, ...] = ("cosine", "mips")
-
-
-def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
-    return metric
-
 
 def prepare_passages(
     texts: Sequence[str], metadatas: Sequence[dict[str, Any] | None] | None, ids: Sequence[Any] | None
@@ -99,8 +91,18 @@ def embed_all(
     return out
 
 
-def prepare_target(path: Path) -> dict[str, Any] | None:
-    """Create ``path`` for a new index, or return the manifest of the index already there.
+def read_previous(path: Path) -> dict[str, Any] | None:
+    """The manifest of the index at ``path`` that a new build replaces (``None``: none or corrupt)."""
+    if not (path / MANIFEST).exists():
+        return None
+    try:
+        return read_manifest(path)
+    except IndexFormatError:
+        return None  # a corrupt index is replaced by the new build
+
+
+def prepare_target(path: Path) -> None:
+    """Create ``path`` for a new index, or check that it holds an index to replace.
 
     A folder that holds other files and no index is refused rather than written into.
     """
@@ -108,19 +110,15 @@ def prepare_target(path: Path) -> dict[str, Any] | None:
         raise ValueError(f"index_path {path} is a file; give a folder path (e.g. 'demo.leann')")
     if path.exists():
         if (path / MANIFEST).exists():
-            try:
-                return read_manifest(path)
-            except IndexFormatError:
-                return None  # a corrupt index is replaced by the new build
+            return
         strays = [p.name for p in path.iterdir() if not p.name.startswith(OWN_FILE_PREFIXES)]
         if strays:
             raise ValueError(
                 f"index_path {path} is a folder with other files ({', '.join(sorted(strays)[:3])}...) "
                 "and no index: choose an empty or new folder"
             )
-        return None
+        return
     path.mkdir(parents=True)
-    return None
 
 
 def write_index(
@@ -132,36 +130,23 @@ def write_index(
     vectors: np.ndarray,
     embedding_model: str,
     dimension: int,
-    metric: str,
-    params: GraphParams,
-    is_recompute: bool,
-    is_compact: bool,
+    params: BuildParams,
     previous: dict[str, Any] | None,
-    tokenizer: Tokenizer | None = None,
     embedder: Embedder | None = None,
     calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
-    Must be called under the write lock. ``vectors`` are already normalised for cosine.
-    ``tokenizer`` (``None``: no keyword index) tokenizes the passages for BM25; ``embedder``,
-    when given, calibrates the hybrid fusion (:mod:`leann_engine.calibrate`) unless a
-    ``calibration`` from before is passed on (compaction keeps the one it has).
+    Must be called under the write lock. ``vectors`` are already in metric space. ``embedder``,
+    when given and ``params.calibrate``, calibrates the hybrid fusion unless a ``calibration``
+    from before is passed on (compaction keeps the one it has).
     """
     gen = int(previous["generation"]) + 1 if previous else 1
     t0 = time.perf_counter()
-    files, checksums, gstats = write_base(
-        path,
-        gen,
-        ids,
-        texts,
-        metas,
-        vectors,
-        params,
-        keep_embeddings=not is_recompute,
-        compact=is_compact,
-        tokenizer=tokenizer,
-    )
+    files, checksums, gstats = write_base(path, gen, ids, texts, metas, vectors, params)
+    if calibration is None and params.calibrate and embedder is not None:
+        calibration = probe_dense(embedder, texts, vectors, params.metric)
+    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -172,10 +157,10 @@ def write_index(
         "backend_name": "hnsw",
         "embedding_model": embedding_model,
         "dimensions": dimension,
-        "metric": metric,
-        "is_recompute": is_recompute,
-        "is_compact": is_compact,
-        "build": params.to_dict(),
+        "metric": params.metric,
+        "is_recompute": params.is_recompute,
+        "is_compact": params.is_compact,
+        "build": params.manifest_build(),
         "graph": gstats,
         "base": {"rows": len(ids)},
         "delta": {
@@ -186,9 +171,8 @@ def write_index(
             "data_crc": 0,
         },
         "keyword": {"tokenizer": tokenizer.config()} if tokenizer is not None else None,
-        "calibration": calibration
-        or (probe_dense(embedder, texts, vectors, metric) if embedder is not None else None),
-        "hybrid": {"keyword_index": tokenizer is not None, "calibrate": embedder is not None},
+        "calibration": calibration,
+        "hybrid": {"keyword_index": params.keyword_index, "calibrate": params.calibrate},
         "files": files,
         "checksums": checksums,
         "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},

@@ -7,7 +7,8 @@ from leann_engine import graph as G
 from leann_engine.errors import IndexFormatError
 from leann_engine.graphfile import decode_graph, encode_graph, read_graph, write_graph
 from leann_engine.search import beam_search
-from leann_engine.segment import GraphParams, build_graph
+from leann_engine.params import BuildParams as GraphParams
+from leann_engine.segment import build_graph
 
 
 def clustered(n=3000, d=24, k=30, seed=0):

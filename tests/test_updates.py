@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import WordHashEmbedder, make_corpus
 
-from leann_engine import LeannBuilder, LeannIndex, LeannSearcher
+from leann_engine import CompactionPolicy, LeannBuilder, LeannIndex, LeannSearcher
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_auto_compaction_past_threshold(built, embedder):
 
 def test_empty_index_grows_from_first_document(tmp_path, embedder):
     path = tmp_path / "fresh.leann"
-    ix = LeannIndex.create(path, embedder, compact_min_rows=20, compact_ratio=0.5)
+    ix = LeannIndex.create(path, embedder, policy=CompactionPolicy(first_graph_at=20, min_rows=20, ratio=0.5))
     assert ix.count() == 0 and ix.search("anything", top_k=3) == []
     ix.add_texts(["the only document"], ids=["a"])
     assert [r.id for r in ix.search("document", top_k=3)] == ["a"]
