@@ -184,7 +184,9 @@ class Api:
 
     def build_start(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /api/build {"index", "docs": [paths], "force"}``: an incremental build in the background."""
-        from ..ingest import BuildOptions, build_from_docs, stored_options
+        from ..ingest import build_from_docs
+        from ..ingest.sources import read_sources
+        from ..settings import BuildOptions
 
         name = body.get("index")
         try:
@@ -192,17 +194,12 @@ class Api:
         except b.CliError as e:
             raise ApiError(400, str(e)) from None
         folder = b.index_dir(name, self.base)  # type: ignore[arg-type]
-        stored = stored_options(folder) if (folder / b.ENGINE_DIR / "manifest.json").exists() else None
-        docs = body.get("docs") or (stored or {}).get("docs")
-        roots = self._docs_inside(docs)
+        stored = read_sources(folder) if (folder / b.ENGINE_DIR / "manifest.json").exists() else None
+        roots = self._docs_inside(body.get("docs") or (stored.docs if stored else None))
         force = bool(body.get("force", False))
-        prev = (stored or {}).get("options", {}) if not force else {}
-        chunking = prev.get("chunking", {})
-        kw = {k: chunking[k] for k in ("chunk_size", "chunk_overlap", "code_chunk_size", "embedding_model") if k in chunking}
-        kw.update({k: prev[k] for k in ("include_hidden", "graph_degree", "build_complexity", "is_recompute") if k in prev})
         try:
-            options = BuildOptions(file_types=prev.get("file_types"), **kw)
-        except (TypeError, ValueError) as e:
+            options = BuildOptions.resolve(stored.options if stored and not force else None)
+        except ValueError as e:
             raise ApiError(400, f"stored build options of {name!r} are not usable: {e}") from None
 
         def work() -> dict[str, Any]:

@@ -1,36 +1,33 @@
 """Everything ``leann serve`` takes from the rest of the package, in one place.
 
-LEAD: two seams to swap at merge, each one line or one function:
-- ``SearcherPool``: replace with the one pool of ``leann_cli/service.py`` (issue 11) once it exists;
-  serve only calls ``pool.get(name) -> LeannSearcher``, ``pool.forget(name)`` and ``pool.close()``.
-- ``disk_sizes``: replace its body with ``leann_engine.disk_usage(path).to_dict()`` once the engine
-  offers it (issue 11's public API); the keys the page reads are listed in its docstring.
-The other names re-exported here are today's ``leann_cli`` helpers; if the CLI restructure moves
-them, only these imports change.
+Searchers come from ``leann_cli.service.SearcherPool`` (the one pool the daemon and the MCP server
+use), addressed here by index name; sizes from the engine's ``disk_usage``; search options are
+validated by ``service.SearchRequest``; builds resolve their stored options with
+``settings.BuildOptions.resolve``.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from leann_engine import SEARCH_MODES, disk_usage
+
 from ..chat import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL, LLMUnavailableError, build_messages
-from ..config import (
-    DEFAULT_MODE,
+from ..indexes import (
     ENGINE_DIR,
-    SEARCH_MODES,
     CliError,
     base_dir,
     check_index_name,
     existing_engine_path,
     index_dir,
-    index_identity,
     list_indexes,
 )
-from ..query import MAX_TOP_K, check_options, parse_filters, result_dicts, run_search
+from ..service import DEFAULT_MODE, MAX_TOP_K, SearchRequest, parse_filters
+from ..service import SearcherPool as _Pool
+from ..service import run_search as _run
 
 __all__ = [
     "DEFAULT_MODE",
@@ -58,76 +55,43 @@ __all__ = [
 Opener = Callable[[Path], Any]
 
 
-def _open_searcher(path: Path) -> Any:
-    from leann_engine import LeannSearcher
+def check_options(*, top_k: Any, mode: Any, filters: Mapping[str, Any] | None) -> None:
+    """ValueError naming the bad option (the service's one validation)."""
+    SearchRequest("-", top_k=top_k, mode=mode, filters=filters)
 
-    return LeannSearcher(path)
+
+def run_search(searcher: Any, query: str, *, top_k: int, mode: str, filters: Mapping[str, Any] | None) -> Any:
+    return _run(searcher, SearchRequest(query, top_k=top_k, mode=mode, filters=filters))
+
+
+def result_dicts(results: Any) -> list[dict[str, Any]]:
+    return [{"id": r.id, "score": float(r.score), "text": r.text, "metadata": r.metadata} for r in results]
 
 
 class SearcherPool:
-    """Open searchers by index name, kept warm; reopened when the index was removed and rebuilt.
-
-    LEAD: stand-in for ``leann_cli/service.py``'s pool (issue 11); keep ``get``/``forget``/``close``.
-    """
+    """The service's searcher pool, addressed by index name within one project folder."""
 
     def __init__(self, base: str | Path | None = None, opener: Opener | None = None) -> None:
         self.base = base_dir(base)
-        self._open = opener or _open_searcher
-        self._items: dict[str, tuple[Any, Any]] = {}
+        self._pool = _Pool(opener)
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Any:
         """The searcher of index ``name``; :class:`CliError` when there is no such index."""
         path = existing_engine_path(name, self.base)
-        ident = index_identity(path)
-        with self._lock:
-            cached = self._items.get(name)
-            if cached is not None and cached[0] != ident:
-                cached[1].close()
-                cached = None
-            if cached is None:
-                cached = self._items[name] = (ident, self._open(path))
-            return cached[1]
+        try:
+            return self._pool.get(path)
+        except FileNotFoundError as e:  # removed between the check and the open
+            raise CliError(str(e)) from e
 
     def forget(self, name: str) -> None:
-        with self._lock:
-            cached = self._items.pop(name, None)
-        if cached is not None:
-            cached[1].close()
+        """Close the searcher of ``name`` (before its folder is removed)."""
+        self._pool._drop(index_dir(name, self.base) / ENGINE_DIR)  # LEAD: a public forget() on the service pool
 
     def close(self) -> None:
-        with self._lock:
-            items, self._items = list(self._items.values()), {}
-        for _ident, searcher in items:
-            searcher.close()
-
-
-# Files that hold the passages themselves (text, metadata, offsets, ids), not the index over them.
-_PASSAGE_SUFFIXES = (".jsonl", ".ids.json", ".lens")
+        self._pool.close()
 
 
 def disk_sizes(engine: Path) -> dict[str, Any]:
-    """Bytes on disk of one engine index: ``total``, ``passages``, ``index_bytes``, ``flat_bytes``, ``ratio``.
-
-    LEAD: replace with ``leann_engine.disk_usage(engine).to_dict()`` once the engine has it
-    (same keys); until then this reads the manifest and the file sizes itself.
-    """
-    manifest = json.loads((engine / "manifest.json").read_text(encoding="utf-8"))
-    total = passages = 0
-    for entry in engine.iterdir():
-        if not entry.is_file():
-            continue
-        size = entry.stat().st_size
-        total += size
-        if entry.name.endswith(_PASSAGE_SUFFIXES):
-            passages += size
-    rows = int(manifest.get("counts", {}).get("passages", 0))
-    flat = rows * int(manifest.get("dimensions", 0)) * 4
-    index_bytes = total - passages
-    return {
-        "total": total,
-        "passages": passages,
-        "index_bytes": index_bytes,
-        "flat_bytes": flat,
-        "ratio": (index_bytes / flat) if flat else None,
-    }
+    """Bytes on disk of one engine index: ``total``, ``passages``, ``index_bytes``, ``flat_bytes``, ``ratio``."""
+    return disk_usage(engine).to_dict()
