@@ -113,7 +113,10 @@ def register(subparsers: Any) -> None:
 
 def run_command(args: argparse.Namespace, embedding: Any = None) -> SyncReport:
     """Read the source named by ``args.source_command`` and sync it into index ``args.name``."""
+    from .sync import index_folder
+
     _, read = COMMANDS[args.source_command]
+    index_folder(args.name)  # a bad name fails before the source is read
     key, items = read(args)
     emb = embedding if embedding is not None else args.embedding_model
     report = sync_items(args.name, key, items, embedding=emb, log=lambda s: print(s, file=sys.stderr))

@@ -74,7 +74,9 @@ def trim_reply(text: str) -> str:
             stripped.startswith("On ") and joined.endswith("wrote:") and not stripped.endswith("wrote:")
         ):
             break
-        if stripped.startswith(">"):
+        if line.startswith(">From "):  # mbox escapes body lines starting "From "; not a quote
+            line = line[1:]
+        elif stripped.startswith(">"):
             continue
         out.append(line.rstrip())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
