@@ -39,13 +39,31 @@ from leann_cli.sources.sync import index_folder, sync_items  # noqa: E402
 from leann_cli.sources.wechat import read_wechat  # noqa: E402
 
 QUERIES = [
-    "meeting next week", "invoice payment", "linux kernel patch", "cheap mortgage rates", "conference schedule",
-    "password reset", "dinner tonight", "software release notes", "python script error", "holiday photos",
-    "mailing list unsubscribe", "server down again", "new job offer", "book recommendation", "train tickets",
-    "weather this weekend", "credit card offer", "project deadline", "birthday party", "bug report",
+    "meeting next week",
+    "invoice payment",
+    "linux kernel patch",
+    "cheap mortgage rates",
+    "conference schedule",
+    "password reset",
+    "dinner tonight",
+    "software release notes",
+    "python script error",
+    "holiday photos",
+    "mailing list unsubscribe",
+    "server down again",
+    "new job offer",
+    "book recommendation",
+    "train tickets",
+    "weather this weekend",
+    "credit card offer",
+    "project deadline",
+    "birthday party",
+    "bug report",
 ]
-WORDS = ("garden train dinner kernel invoice movie coffee meeting project holiday weather book music python "
-         "server deadline birthday doctor football recipe market family office budget").split()
+WORDS = (
+    "garden train dinner kernel invoice movie coffee meeting project holiday weather book music python "
+    "server deadline birthday doctor football recipe market family office budget"
+).split()
 
 
 def load_spam_assassin(folder: Path) -> list[bytes]:
@@ -60,7 +78,11 @@ def load_spam_assassin(folder: Path) -> list[bytes]:
             records = data if isinstance(data, list) else []
         except ValueError:
             records = [json.loads(line) for line in raw.splitlines() if line.strip().startswith("{")]
-        out.extend(r["text"].encode("utf-8", "surrogateescape") for r in records if isinstance(r, dict) and r.get("text"))
+        out.extend(
+            r["text"].encode("utf-8", "surrogateescape")
+            for r in records
+            if isinstance(r, dict) and r.get("text")
+        )
     if not out:
         raise SystemExit(f"no SpamAssassin records (JSON with a 'text' field) under {folder}")
     return out
@@ -84,7 +106,9 @@ def chat_export(folder: Path, n: int, seed: int = 0, start_id: int = 0) -> None:
         c = rng.randrange(200)
         t += rng.randrange(30, 3600)
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(4, 18)))
-        per.setdefault(c, []).append({"content": text, "createTime": t, "isSentFromSelf": rng.random() < 0.5, "svrId": i})
+        per.setdefault(c, []).append(
+            {"content": text, "createTime": t, "isSentFromSelf": rng.random() < 0.5, "svrId": i}
+        )
     folder.mkdir(parents=True, exist_ok=True)
     for c, logs in per.items():
         path = folder / f"contact{c}-wxid_{c:04d}.json"
@@ -167,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         before_msgs = list(read_wechat(work / "chat"))
         chat_export(work / "chat", held, seed=1, start_id=args.messages)
         after_msgs = list(read_wechat(work / "chat"))
-        result = measure("wechat:bench", lambda: chunk_messages("wechat", before_msgs),
-                         lambda: chunk_messages("wechat", after_msgs), embedding)
+        result = measure(
+            "wechat:bench",
+            lambda: chunk_messages("wechat", before_msgs),
+            lambda: chunk_messages("wechat", after_msgs),
+            embedding,
+        )
         result["source_messages"] = args.messages
     result["kind"] = args.kind
     print(json.dumps(result, indent=2))

@@ -66,11 +66,15 @@ def history_path(browser: str, profile: str | Path | None = None) -> Path:
         if (c / name).is_file():
             return c / name
         # Firefox keeps one folder per profile; take the most recently used one.
-        found = sorted(c.glob(f"*/{name}"), key=lambda p: p.stat().st_mtime, reverse=True) if c.is_dir() else []
+        found = (
+            sorted(c.glob(f"*/{name}"), key=lambda p: p.stat().st_mtime, reverse=True) if c.is_dir() else []
+        )
         if found:
             return found[0]
     where = ", ".join(str(c) for c in candidates)
-    raise SourceError(f"{where}: no {name} found; expected the {browser} profile folder or its {name} (--profile)")
+    raise SourceError(
+        f"{where}: no {name} found; expected the {browser} profile folder or its {name} (--profile)"
+    )
 
 
 def _item(browser: str, url: str, title: str | None, date: str, visits: int) -> Item | None:
@@ -125,7 +129,9 @@ def _firefox(con: sqlite3.Connection) -> Iterator[Item]:
 
 
 def _safari(con: sqlite3.Connection) -> Iterator[Item]:
-    redirect = "redirect_destination IS NULL" if "redirect_destination" in columns(con, "history_visits") else "1"
+    redirect = (
+        "redirect_destination IS NULL" if "redirect_destination" in columns(con, "history_visits") else "1"
+    )
     # Titles live on visits; redirect hops carry '' titles, so take the newest real visit's title.
     rows = con.execute(
         "SELECT i.url, i.visit_count, v.t, "

@@ -22,7 +22,9 @@ from .sync import SyncReport, sync_items
 
 def _key(kind: str, *parts: Any) -> str:
     """What one source is, across runs: the kind and its resolved paths."""
-    paths = [str(Path(p).expanduser().resolve()) if isinstance(p, (str, Path)) else str(p) for p in parts if p]
+    paths = [
+        str(Path(p).expanduser().resolve()) if isinstance(p, (str, Path)) else str(p) for p in parts if p
+    ]
     return kind + ":" + "|".join(paths)
 
 
@@ -75,7 +77,10 @@ def _slack(args: argparse.Namespace) -> tuple[str, Iterable[Item]]:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], tuple[str, Iterable[Item]]]]] = {
-    "index-email": ("index mail: mbox (Thunderbird, Gmail Takeout), Maildir, .eml and Apple Mail .emlx", _email),
+    "index-email": (
+        "index mail: mbox (Thunderbird, Gmail Takeout), Maildir, .eml and Apple Mail .emlx",
+        _email,
+    ),
     "index-browser": ("index browser history (Chrome, Chromium, Brave, Edge, Firefox, Safari)", _browser),
     "index-chatgpt": ("index a ChatGPT export (zip, folder or conversations.json)", _chatgpt),
     "index-claude": ("index a Claude.ai export (zip, folder or conversations.json)", _claude),
@@ -86,27 +91,44 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], tuple[str, Iterabl
 
 
 def _add_source_args(name: str, p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME", help="index name (kept in .leann/indexes/NAME, as for `leann build`)")
+    p.add_argument(
+        "name", metavar="NAME", help="index name (kept in .leann/indexes/NAME, as for `leann build`)"
+    )
     if name == "index-email":
-        p.add_argument("--path", action="append", metavar="P", help="mbox file, Maildir, or folder of .eml/.emlx (repeatable; default on macOS: ~/Library/Mail)")
+        p.add_argument(
+            "--path",
+            action="append",
+            metavar="P",
+            help="mbox file, Maildir, or folder of .eml/.emlx (repeatable; default on macOS: ~/Library/Mail)",
+        )
     elif name == "index-browser":
         from .browser import BROWSERS
 
         p.add_argument("browser", choices=BROWSERS)
         p.add_argument("--profile", metavar="P", help="profile folder or the history database file itself")
     elif name == "index-wechat":
-        p.add_argument("--export-dir", required=True, metavar="P", help="folder of the exporter's per-contact files")
+        p.add_argument(
+            "--export-dir", required=True, metavar="P", help="folder of the exporter's per-contact files"
+        )
     elif name == "index-imessage":
-        p.add_argument("--db", metavar="P", help="chat.db (default ~/Library/Messages/chat.db; needs Full Disk Access)")
+        p.add_argument(
+            "--db", metavar="P", help="chat.db (default ~/Library/Messages/chat.db; needs Full Disk Access)"
+        )
     else:
-        p.add_argument("--export-path", required=True, metavar="P", help="the export zip, its folder, or the JSON file")
-    p.add_argument("--embedding-model", default=None, help="model of a new index (default: the engine's default)")
+        p.add_argument(
+            "--export-path", required=True, metavar="P", help="the export zip, its folder, or the JSON file"
+        )
+    p.add_argument(
+        "--embedding-model", default=None, help="model of a new index (default: the engine's default)"
+    )
 
 
 def register(subparsers: Any) -> None:
     """Add the ``index-*`` subcommands to an ``argparse`` subparsers object; each sets ``func``."""
     for name, (help_text, _) in COMMANDS.items():
-        p = subparsers.add_parser(name, help=help_text, description=help_text + ". Re-running adds only what is new.")
+        p = subparsers.add_parser(
+            name, help=help_text, description=help_text + ". Re-running adds only what is new."
+        )
         _add_source_args(name, p)
         p.set_defaults(func=run_command, source_command=name)
 
@@ -125,7 +147,9 @@ def run_command(args: argparse.Namespace, embedding: Any = None) -> SyncReport:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="leann", description="Index personal data into a named leann index.")
+    parser = argparse.ArgumentParser(
+        prog="leann", description="Index personal data into a named leann index."
+    )
     register(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     return parser
 

@@ -31,11 +31,15 @@ def parse_date(value: str, name: str = "date") -> str:
     except ValueError:
         dt = None
     if dt is None:
-        raise ValueError(f"{name} {value!r} is not a date: expected YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 time")
+        raise ValueError(
+            f"{name} {value!r} is not a date: expected YYYY, YYYY-MM, YYYY-MM-DD or an ISO 8601 time"
+        )
     return iso(dt)
 
 
-def search_filters(after: str | None = None, before: str | None = None, sender: str | None = None) -> dict[str, Any] | None:
+def search_filters(
+    after: str | None = None, before: str | None = None, sender: str | None = None
+) -> dict[str, Any] | None:
     """The ``metadata_filters`` for a search limited to passages that overlap ``[after, before)``
     and (``sender``) whose ``from`` contains the text, case-insensitively; ``None`` if no limit."""
     parts: list[dict[str, Any]] = []
@@ -61,3 +65,13 @@ def combine(filters: dict[str, Any] | None, extra: dict[str, Any] | None) -> dic
     if not filters or not extra:
         return filters or extra
     return {"$and": [dict(filters), dict(extra)]}
+
+
+def result_label(metadata: dict[str, Any]) -> str:
+    """``2024-01-05 10:00 · Ann, Ben · Garden`` for a search hit's readable line: date, sender or
+    people, and subject or title; ``""`` for passages without these fields (documents)."""
+    date = str(metadata.get("date") or "")
+    when = date[:16].replace("T", " ") if date else ""
+    who = str(metadata.get("from") or "")
+    what = str(metadata.get("subject") or metadata.get("title") or "")
+    return " · ".join(p for p in (when, who, what) if p)

@@ -94,7 +94,9 @@ def mail_items(msg: Message, folder: str, extra: dict[str, Any] | None = None) -
     if not meta["date"] and extra and extra.get("date_received"):
         meta["date"] = extra["date_received"]
     meta["date_last"] = meta["date"]
-    key = message_id or hashlib.sha1(f"{meta['date']}\0{meta['from']}\0{subject}\0{body}".encode()).hexdigest()
+    key = (
+        message_id or hashlib.sha1(f"{meta['date']}\0{meta['from']}\0{subject}\0{body}".encode()).hexdigest()
+    )
     pieces = split_text(body, BODY_CHARS, BODY_OVERLAP) or [""]
     head = f"Subject: {subject}\nFrom: {meta['from']}\n"
     return [
@@ -109,7 +111,9 @@ def parse_emlx(data: bytes, path: Path) -> tuple[Message, dict[str, Any]]:
     try:
         n = int(first.strip())
     except ValueError as e:
-        raise SourceError(f"{path}: first line {first[:20]!r} is not a byte count; expected an Apple Mail .emlx") from e
+        raise SourceError(
+            f"{path}: first line {first[:20]!r} is not a byte count; expected an Apple Mail .emlx"
+        ) from e
     msg = _PARSER.parsebytes(rest[:n])
     extra: dict[str, Any] = {}
     tail = rest[n:].strip()

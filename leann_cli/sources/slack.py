@@ -20,7 +20,15 @@ from .base import Message, SourceError, from_epoch
 
 KIND = "slack"
 EXPECT = "a Slack workspace export (channels.json, users.json and <channel>/YYYY-MM-DD.json)"
-SKIP_SUBTYPES = {"channel_join", "channel_leave", "group_join", "group_leave", "bot_add", "bot_remove", "tombstone"}
+SKIP_SUBTYPES = {
+    "channel_join",
+    "channel_leave",
+    "group_join",
+    "group_leave",
+    "bot_add",
+    "bot_remove",
+    "tombstone",
+}
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 
@@ -59,7 +67,9 @@ class _Files:
 
     def days(self, folder: str) -> list[str]:
         start = self.prefix + folder + "/"
-        return sorted(n[len(self.prefix) :] for n in self.names if n.startswith(start) and _DAY.match(n[len(start) :]))
+        return sorted(
+            n[len(self.prefix) :] for n in self.names if n.startswith(start) and _DAY.match(n[len(start) :])
+        )
 
 
 def _user_names(users: Any) -> dict[str, str]:
@@ -67,7 +77,13 @@ def _user_names(users: Any) -> dict[str, str]:
     for u in users if isinstance(users, list) else []:
         if isinstance(u, dict) and u.get("id"):
             prof = u.get("profile") or {}
-            names[u["id"]] = prof.get("display_name") or u.get("real_name") or prof.get("real_name") or u.get("name") or u["id"]
+            names[u["id"]] = (
+                prof.get("display_name")
+                or u.get("real_name")
+                or prof.get("real_name")
+                or u.get("name")
+                or u["id"]
+            )
     return names
 
 
@@ -98,8 +114,14 @@ def _block_text(blocks: Any) -> list[str]:
                 out.append(str(t["text"]))
         out.extend(str(f.get("text")) for f in b.get("fields") or [] if isinstance(f, dict) and f.get("text"))
         for el in b.get("elements") or []:
-            if isinstance(el, dict) and el.get("type") in ("rich_text_section", "rich_text_quote", "rich_text_preformatted"):
-                out.append("".join(str(x.get("text") or "") for x in el.get("elements") or [] if isinstance(x, dict)))
+            if isinstance(el, dict) and el.get("type") in (
+                "rich_text_section",
+                "rich_text_quote",
+                "rich_text_preformatted",
+            ):
+                out.append(
+                    "".join(str(x.get("text") or "") for x in el.get("elements") or [] if isinstance(x, dict))
+                )
     return [t for t in out if t.strip()]
 
 
@@ -124,17 +146,31 @@ def _sender(m: dict[str, Any], names: dict[str, str]) -> str:
         return names[uid]
     prof = m.get("user_profile") or {}
     bot = m.get("bot_profile") or {}
-    return prof.get("display_name") or prof.get("real_name") or m.get("username") or bot.get("name") or uid or "bot"
+    return (
+        prof.get("display_name")
+        or prof.get("real_name")
+        or m.get("username")
+        or bot.get("name")
+        or uid
+        or "bot"
+    )
 
 
 def _channels(files: _Files) -> list[tuple[str, str]]:
     """``(folder, label)`` of each conversation: channels and private groups by name, DMs by id."""
     out: list[tuple[str, str]] = []
-    for listing, key in (("channels.json", "name"), ("groups.json", "name"), ("mpims.json", "name"), ("dms.json", "id")):
+    for listing, key in (
+        ("channels.json", "name"),
+        ("groups.json", "name"),
+        ("mpims.json", "name"),
+        ("dms.json", "id"),
+    ):
         data = files.json(listing, [])
         if not isinstance(data, list):
             raise SourceError(f"{files.root}/{files.prefix}{listing}: expected a list of conversations")
-        out.extend((str(c[key]), str(c.get("name") or c[key])) for c in data if isinstance(c, dict) and c.get(key))
+        out.extend(
+            (str(c[key]), str(c.get("name") or c[key])) for c in data if isinstance(c, dict) and c.get(key)
+        )
     return out
 
 
@@ -161,5 +197,7 @@ def read_slack(path: str | Path) -> Iterator[Message]:
                 ctx = {"channel": label, "conversation_id": conv, "title": f"#{label}"}
                 if thread:
                     ctx["thread_ts"] = str(thread)
-                out.append(Message(f"{folder}:{m['ts']}", conv, from_epoch(m["ts"]), _sender(m, names), text, ctx))
+                out.append(
+                    Message(f"{folder}:{m['ts']}", conv, from_epoch(m["ts"]), _sender(m, names), text, ctx)
+                )
     return iter(out)

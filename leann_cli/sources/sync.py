@@ -120,4 +120,6 @@ def sync_items(
     deleted = index.delete(gone) if gone else 0
     state["sources"][source_key] = digests
     _write_state(state_path, state)
-    return SyncReport(added=len(fresh), deleted=deleted, kept=len(current) - len(fresh), embedded_texts=len(fresh))
+    return SyncReport(
+        added=len(fresh), deleted=deleted, kept=len(current) - len(fresh), embedded_texts=len(fresh)
+    )

@@ -66,7 +66,7 @@ def watch(
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
     except ImportError as e:  # an optional extra
-        raise RuntimeError("leann watch needs watchdog: pip install 'leann-graph-index[watch]'") from e
+        raise ImportError("leann watch needs watchdog: pip install 'leann-graph-index[watch]'") from e
     root = Path(folder).expanduser().resolve()
     if not root.is_dir():
         raise ValueError(f"folder {root} is not a directory to watch")

@@ -65,7 +65,11 @@ def _json_messages(path: Path) -> Iterator[Message]:
             sender, text = ("Me" if m.get("isSentFromSelf") else hit.group(1)), text[hit.end() :]
         if _skip(text):
             continue
-        key = m.get("svrId") or m.get("localId") or hashlib.sha1(f"{m.get('createTime')}{text}".encode()).hexdigest()[:16]
+        key = (
+            m.get("svrId")
+            or m.get("localId")
+            or hashlib.sha1(f"{m.get('createTime')}{text}".encode()).hexdigest()[:16]
+        )
         context = {"contact": name, "conversation_id": wxid, "title": name}
         yield Message(f"{wxid}:{key}", wxid, from_epoch(m.get("createTime")), sender, text.strip(), context)
 
@@ -77,7 +81,9 @@ def _csv_messages(path: Path) -> Iterator[Message]:
         raise SourceError(f"{path}: unreadable as UTF-8 CSV ({e}); expected {EXPECT}") from e
     rows = csv.DictReader(io.StringIO(raw))
     if not CSV_COLUMNS <= set(rows.fieldnames or []):
-        raise SourceError(f"{path}: CSV header lacks {', '.join(sorted(CSV_COLUMNS))}; expected a MemoTrace export")
+        raise SourceError(
+            f"{path}: CSV header lacks {', '.join(sorted(CSV_COLUMNS))}; expected a MemoTrace export"
+        )
     # MemoTrace writes <Remark>(<wxid>)/<Remark>.csv; the wxid is the stable conversation key.
     hit = re.search(r"\(([^()]+)\)$", path.parent.name)
     conv = hit.group(1) if hit else path.stem
@@ -88,7 +94,9 @@ def _csv_messages(path: Path) -> Iterator[Message]:
         contact = r.get("Remark") or r.get("NickName") or path.stem
         sender = "Me" if r.get("IsSender") == "1" else contact
         context = {"contact": contact, "conversation_id": conv, "title": contact}
-        yield Message(f"{conv}:{r.get('localId')}", conv, from_epoch(r.get("CreateTime")), sender, text.strip(), context)
+        yield Message(
+            f"{conv}:{r.get('localId')}", conv, from_epoch(r.get("CreateTime")), sender, text.strip(), context
+        )
 
 
 def read_wechat(export_dir: str | Path) -> Iterator[Message]:

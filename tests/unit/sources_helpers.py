@@ -15,7 +15,9 @@ UTC = timezone.utc
 def exports(*parts: str) -> Path:
     """A path under ../shared/fixtures/exports, or skip when the shared samples are not beside the checkout."""
     if not EXPORTS.is_dir():
-        pytest.skip(f"real export samples not found at {EXPORTS} (they live in ../shared, beside the checkout)")
+        pytest.skip(
+            f"real export samples not found at {EXPORTS} (they live in ../shared, beside the checkout)"
+        )
     path = EXPORTS.joinpath(*parts)
     assert path.exists(), f"missing sample {path}"
     return path
@@ -37,7 +39,9 @@ def typedstream(text: str) -> bytes:
     length = bytes([n]) if n < 0x80 else b"\x81" + n.to_bytes(2, "little")
     return (
         b"\x04\x0bstreamtyped\x81\xe8\x03\x84\x01@\x84\x84\x84\x12NSAttributedString\x00\x84\x84\x08NSObject\x00"
-        b"\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+" + length + raw
+        b"\x85\x92\x84\x84\x84\x08NSString\x01\x94\x84\x01+"
+        + length
+        + raw
         + b"\x86\x84\x02iI\x01\x01\x92\x84\x84\x84\x0cNSDictionary\x00\x94\x84\x01i\x01\x86\x86"
     )
 

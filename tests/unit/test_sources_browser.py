@@ -26,7 +26,10 @@ def test_chromium_history_in_wal_is_read_and_files_untouched(tmp_path: Path) -> 
     profile.mkdir()
     db = profile / "History"
     con = make_db(db, CHROME_SCHEMA, wal=True)
-    con.execute("INSERT INTO urls VALUES (1,'https://docs.python.org/3/library/sqlite3.html','sqlite3 — DB-API',3,0,?,0)", (webkit_us(T1),))
+    con.execute(
+        "INSERT INTO urls VALUES (1,'https://docs.python.org/3/library/sqlite3.html','sqlite3 — DB-API',3,0,?,0)",
+        (webkit_us(T1),),
+    )
     con.execute("INSERT INTO urls VALUES (2,'https://example.com/redirect','',1,0,?,1)", (webkit_us(T1),))
     con.execute("INSERT INTO visits (url, visit_time, transition) VALUES (1, ?, 805306368)", (webkit_us(T2),))
     con.commit()  # the browser keeps the connection open: these rows sit in History-wal, not in History
@@ -60,9 +63,16 @@ def test_firefox_prtime_and_never_visited_places(tmp_path: Path) -> None:
     db = tmp_path / "places.sqlite"
     con = make_db(db, FIREFOX_SCHEMA)
     us = int(T2.timestamp() * 1_000_000)
-    con.execute("INSERT INTO moz_places (id,url,title,visit_count,hidden,last_visit_date) VALUES (1,'https://mozilla.org/','Mozilla',2,0,?)", (us,))
-    con.execute("INSERT INTO moz_places (id,url,title,visit_count,hidden,last_visit_date) VALUES (2,'place:sort=8&maxResults=10','Recent',0,1,NULL)")
-    con.execute("INSERT INTO moz_places (id,url,title,visit_count,hidden,last_visit_date) VALUES (3,'https://bookmark.only/','Bookmark',0,0,NULL)")
+    con.execute(
+        "INSERT INTO moz_places (id,url,title,visit_count,hidden,last_visit_date) VALUES (1,'https://mozilla.org/','Mozilla',2,0,?)",
+        (us,),
+    )
+    con.execute(
+        "INSERT INTO moz_places (id,url,title,visit_count,hidden,last_visit_date) VALUES (2,'place:sort=8&maxResults=10','Recent',0,1,NULL)"
+    )
+    con.execute(
+        "INSERT INTO moz_places (id,url,title,visit_count,hidden,last_visit_date) VALUES (3,'https://bookmark.only/','Bookmark',0,0,NULL)"
+    )
     con.execute("INSERT INTO moz_historyvisits (place_id, visit_date, visit_type) VALUES (1, ?, 1)", (us,))
     con.commit()
     con.close()
@@ -77,11 +87,23 @@ def test_firefox_prtime_and_never_visited_places(tmp_path: Path) -> None:
 def test_safari_cocoa_seconds_titles_and_redirect_hops(tmp_path: Path) -> None:
     db = tmp_path / "History.db"
     con = make_db(db, SAFARI_SCHEMA, wal=True)
-    con.execute("INSERT INTO history_items (id,url,visit_count,daily_visit_counts,should_recompute_derived_visit_counts,visit_count_score) VALUES (1,'http://apple.com/',1,x'',0,0)")
-    con.execute("INSERT INTO history_items (id,url,visit_count,daily_visit_counts,should_recompute_derived_visit_counts,visit_count_score) VALUES (2,'https://www.apple.com/',2,x'',0,0)")
-    con.execute("INSERT INTO history_visits (id,history_item,visit_time,title,redirect_destination) VALUES (1,1,?,'',2)", (cocoa_s(T1),))
-    con.execute("INSERT INTO history_visits (id,history_item,visit_time,title,redirect_source) VALUES (2,2,?,'Apple',1)", (cocoa_s(T1) + 0.5,))
-    con.execute("INSERT INTO history_visits (id,history_item,visit_time,title) VALUES (3,2,?,NULL)", (cocoa_s(T2),))
+    con.execute(
+        "INSERT INTO history_items (id,url,visit_count,daily_visit_counts,should_recompute_derived_visit_counts,visit_count_score) VALUES (1,'http://apple.com/',1,x'',0,0)"
+    )
+    con.execute(
+        "INSERT INTO history_items (id,url,visit_count,daily_visit_counts,should_recompute_derived_visit_counts,visit_count_score) VALUES (2,'https://www.apple.com/',2,x'',0,0)"
+    )
+    con.execute(
+        "INSERT INTO history_visits (id,history_item,visit_time,title,redirect_destination) VALUES (1,1,?,'',2)",
+        (cocoa_s(T1),),
+    )
+    con.execute(
+        "INSERT INTO history_visits (id,history_item,visit_time,title,redirect_source) VALUES (2,2,?,'Apple',1)",
+        (cocoa_s(T1) + 0.5,),
+    )
+    con.execute(
+        "INSERT INTO history_visits (id,history_item,visit_time,title) VALUES (3,2,?,NULL)", (cocoa_s(T2),)
+    )
     con.commit()
     items = list(read_history("safari", db))
     con.close()
@@ -112,8 +134,13 @@ def test_real_samples() -> None:
     start = next(i for i in chrome if i.metadata["title"] == "Ubuntu Start Page")
     assert start.metadata["date"] == "2011-05-16T11:29:45Z" and start.metadata["visit_count"] == 4
     (c59,) = read_history("chrome", exports("browser", "plaso-chrome-History-59.0.3071.86.v36.sqlite"))
-    assert c59.metadata["date"].startswith("2018-01-21") and c59.metadata["domain"] == "raw.githubusercontent.com"
-    (ff,) = read_history("firefox", exports("browser", "plaso-firefox-places.v10.sqlite"))  # one visited place
+    assert (
+        c59.metadata["date"].startswith("2018-01-21")
+        and c59.metadata["domain"] == "raw.githubusercontent.com"
+    )
+    (ff,) = read_history(
+        "firefox", exports("browser", "plaso-firefox-places.v10.sqlite")
+    )  # one visited place
     assert ff.metadata["url"] == "http://news.google.com/" and ff.metadata["date"] == "2011-07-01T11:16:21Z"
     safari = list(read_history("safari", exports("browser", "plaso-safari-History.v13.db")))
     assert len(safari) == 13 and all(i.metadata["date"].startswith("2017-11-") for i in safari)

@@ -15,15 +15,39 @@ from leann_cli.sources.claude import read_claude
 
 def test_chat_messages_content_blocks_and_attachments(tmp_path: Path) -> None:
     conv = {
-        "uuid": "cv1", "name": "Tax questions", "created_at": "2024-06-01T10:00:00.123456Z",
-        "updated_at": "2024-06-01T10:05:00Z", "account": {"uuid": "acc"},
+        "uuid": "cv1",
+        "name": "Tax questions",
+        "created_at": "2024-06-01T10:00:00.123456Z",
+        "updated_at": "2024-06-01T10:05:00Z",
+        "account": {"uuid": "acc"},
         "chat_messages": [
-            {"uuid": "m2", "sender": "assistant", "text": "stale legacy text", "created_at": "2024-06-01T10:01:00Z",
-             "content": [{"type": "thinking", "thinking": "hidden"}, {"type": "text", "text": "Deduct the home office."}],
-             "attachments": [], "files": []},
-            {"uuid": "m1", "sender": "human", "text": "Can I deduct this?", "created_at": "2024-06-01T10:00:30+00:00",
-             "attachments": [{"file_name": "receipt.txt", "file_size": 20, "file_type": "txt",
-                              "extracted_content": "Desk chair 240 EUR"}], "files": [{"file_name": "x.png"}]},
+            {
+                "uuid": "m2",
+                "sender": "assistant",
+                "text": "stale legacy text",
+                "created_at": "2024-06-01T10:01:00Z",
+                "content": [
+                    {"type": "thinking", "thinking": "hidden"},
+                    {"type": "text", "text": "Deduct the home office."},
+                ],
+                "attachments": [],
+                "files": [],
+            },
+            {
+                "uuid": "m1",
+                "sender": "human",
+                "text": "Can I deduct this?",
+                "created_at": "2024-06-01T10:00:30+00:00",
+                "attachments": [
+                    {
+                        "file_name": "receipt.txt",
+                        "file_size": 20,
+                        "file_type": "txt",
+                        "extracted_content": "Desk chair 240 EUR",
+                    }
+                ],
+                "files": [{"file_name": "x.png"}],
+            },
         ],
     }
     path = tmp_path / "conversations.json"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import mailbox
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,16 @@ from leann_cli.sources.mailtext import html_to_text, trim_reply
 UTC = timezone.utc
 
 
-def _msg(subject: str, body: str, *, sender="Alice <alice@example.com>", mid="m1@example.com", when=None, html=None, **headers) -> EmailMessage:
+def _msg(
+    subject: str,
+    body: str,
+    *,
+    sender="Alice <alice@example.com>",
+    mid="m1@example.com",
+    when=None,
+    html=None,
+    **headers,
+) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = "Bob <bob@example.com>"
@@ -100,9 +109,14 @@ def test_iso_2022_jp_and_html_only(tmp_path: Path) -> None:
     html = "<html><style>p{}</style><body><p>Hello <b>team</b>,</p><p>Ship it&nbsp;today.</p><blockquote>old quoted text</blockquote></body></html>"
     (tmp_path / "h.eml").write_bytes(bytes(_msg("HTML", "", mid="h@x", html=html)))
     items = {i.id: i for i in read_mail([tmp_path])}
-    assert "明日の会議は十時からです。" in items["mail:jp@x"].text and items["mail:jp@x"].metadata["subject"] == "会議のお知らせ"
+    assert (
+        "明日の会議は十時からです。" in items["mail:jp@x"].text
+        and items["mail:jp@x"].metadata["subject"] == "会議のお知らせ"
+    )
     text = items["mail:h@x"].text
-    assert "Hello team" in text and "Ship it today." in text and "p{}" not in text and "old quoted" not in text
+    assert (
+        "Hello team" in text and "Ship it today." in text and "p{}" not in text and "old quoted" not in text
+    )
 
 
 def test_quotes_and_signature_trimmed() -> None:
@@ -140,4 +154,6 @@ def test_real_samples() -> None:
     bug = by_id["mail:200806061706.m56H6RWT004933@mrapp54.mozilla.org"]
     assert bug.metadata["subject"].startswith("[Bug 436880] IMAP itemDeleted") and "bugzilla" in bug.text
     multi = by_id["mail:D9035B79-5B16-4857-9F9D-E27D49BE1C1B@philippkatz.de"]
-    assert "Lorem ipsum dolor sit amet" in multi.text and "<div" not in multi.text and "<html" not in multi.text
+    assert (
+        "Lorem ipsum dolor sit amet" in multi.text and "<div" not in multi.text and "<html" not in multi.text
+    )

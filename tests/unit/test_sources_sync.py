@@ -15,7 +15,7 @@ from conftest import WordHashEmbedder
 from leann_cli.sources.base import Message
 from leann_cli.sources.chunk import CHUNK_CHARS, chunk_messages, split_spans, split_text
 from leann_cli.sources.cli import build_parser, main
-from leann_cli.sources.filters import combine, parse_date, search_filters
+from leann_cli.sources.filters import combine, parse_date, result_label, search_filters
 from leann_cli.sources.sync import STATE_FILE, index_folder
 from leann_engine import LeannSearcher
 from leann_engine.filters import compile_filter
@@ -36,9 +36,17 @@ def test_split_text_size_and_overlap() -> None:
 
 
 def _chat(n: int, start: datetime, conv: str = "c") -> list[Message]:
-    return [Message(f"{conv}{i}", conv, (start + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "Ann" if i % 2 else "Ben", f"message {i} about the garden and tomatoes", {"title": "Garden"})
-            for i in range(n)]
+    return [
+        Message(
+            f"{conv}{i}",
+            conv,
+            (start + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Ann" if i % 2 else "Ben",
+            f"message {i} about the garden and tomatoes",
+            {"title": "Garden"},
+        )
+        for i in range(n)
+    ]
 
 
 def test_chunks_by_conversation_and_time_window() -> None:
@@ -50,7 +58,9 @@ def test_chunks_by_conversation_and_time_window() -> None:
     chunks = list(chunk_messages("x", day1 + day2 + other))
     assert {c.metadata["conversation"] for c in chunks} == {"c", "d"}
     c_chunks = [c for c in chunks if c.metadata["conversation"] == "c"]
-    assert not any("2024-01-01" in c.metadata["date"] and "2024-01-05" in c.metadata["date_last"] for c in c_chunks)
+    assert not any(
+        "2024-01-01" in c.metadata["date"] and "2024-01-05" in c.metadata["date_last"] for c in c_chunks
+    )
     for c in chunks:
         assert c.metadata["date"] <= c.metadata["date_last"] and c.metadata["people"]
         assert c.metadata["from"] == ", ".join(c.metadata["people"])
@@ -75,11 +85,15 @@ def test_parse_date_and_filters() -> None:
     f = search_filters(after="2024-01-02", before="2024-01-03", sender="ann")
     pred = compile_filter(f)
     assert pred({"date": "2024-01-02T10:00:00Z", "date_last": "2024-01-02T11:00:00Z", "from": "Ann, Ben"})
-    assert pred({"date": "2024-01-01T23:00:00Z", "date_last": "2024-01-02T00:30:00Z", "from": "ANN"})  # overlaps
+    assert pred(
+        {"date": "2024-01-01T23:00:00Z", "date_last": "2024-01-02T00:30:00Z", "from": "ANN"}
+    )  # overlaps
     assert not pred({"date": "2024-01-03T00:00:00Z", "date_last": "2024-01-03T01:00:00Z", "from": "Ann"})
     assert not pred({"date": "2024-01-02T10:00:00Z", "date_last": "2024-01-02T11:00:00Z", "from": "Ben"})
     assert not pred({"text": "a document without dates"})
-    assert combine({"a": 1}, None) == {"a": 1} and combine({"a": 1}, {"b": 2}) == {"$and": [{"a": 1}, {"b": 2}]}
+    assert combine({"a": 1}, None) == {"a": 1} and combine({"a": 1}, {"b": 2}) == {
+        "$and": [{"a": 1}, {"b": 2}]
+    }
 
 
 def _mail(mid: str, subject: str, body: str, day: int) -> EmailMessage:
@@ -90,7 +104,9 @@ def _mail(mid: str, subject: str, body: str, day: int) -> EmailMessage:
     return m
 
 
-def test_incremental_sync_adds_only_new_and_deletes_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_incremental_sync_adds_only_new_and_deletes_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEANN_BASE_DIR", raising=False)
     box_path = tmp_path / "inbox.mbox"
@@ -104,7 +120,9 @@ def test_incremental_sync_adds_only_new_and_deletes_gone(tmp_path: Path, monkeyp
     folder = index_folder("mail")
     assert folder == tmp_path / ".leann" / "indexes" / "mail" and (folder / STATE_FILE).exists()
     searcher = LeannSearcher(folder / "documents.leann", emb)
-    hits = searcher.search("garden tomatoes", top_k=4, metadata_filters=search_filters(after="2024-01-02", before="2024-01-03"))
+    hits = searcher.search(
+        "garden tomatoes", top_k=4, metadata_filters=search_filters(after="2024-01-02", before="2024-01-03")
+    )
     assert [h.metadata["subject"] for h in hits] == ["Garden Tomatoes Harvest"]
 
     emb.seen.clear()
@@ -114,9 +132,19 @@ def test_incremental_sync_adds_only_new_and_deletes_gone(tmp_path: Path, monkeyp
     assert main(["index-email", "mail", "--path", str(box_path)], embedding=emb) == 0
     assert emb.seen == ["Subject: Concert Tonight\nFrom: Ann <ann@x.org>\nMail about the concert tonight."]
     searcher.refresh()
-    assert searcher.count() == 4 and sorted(searcher.ids()) == ["mail:m1@x", "mail:m2@x", "mail:m3@x", "mail:m9@x"]
+    assert searcher.count() == 4 and sorted(searcher.ids()) == [
+        "mail:m1@x",
+        "mail:m2@x",
+        "mail:m3@x",
+        "mail:m9@x",
+    ]
     state = json.loads((folder / STATE_FILE).read_text())
-    assert sorted(next(iter(state["sources"].values()))) == ["mail:m1@x", "mail:m2@x", "mail:m3@x", "mail:m9@x"]
+    assert sorted(next(iter(state["sources"].values()))) == [
+        "mail:m1@x",
+        "mail:m2@x",
+        "mail:m3@x",
+        "mail:m9@x",
+    ]
 
     emb.seen.clear()
     assert main(["index-email", "mail", "--path", str(box_path)], embedding=emb) == 0
@@ -127,8 +155,25 @@ def test_bad_source_leaves_index_as_it_was(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEANN_BASE_DIR", raising=False)
     export = tmp_path / "conversations.json"
-    export.write_text(json.dumps([{"uuid": "c", "name": "Hi", "created_at": "2024-01-01T00:00:00Z",
-                                   "chat_messages": [{"uuid": "m", "sender": "human", "text": "hello there", "created_at": "2024-01-01T00:00:00Z"}]}]))
+    export.write_text(
+        json.dumps(
+            [
+                {
+                    "uuid": "c",
+                    "name": "Hi",
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "chat_messages": [
+                        {
+                            "uuid": "m",
+                            "sender": "human",
+                            "text": "hello there",
+                            "created_at": "2024-01-01T00:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        )
+    )
     emb = WordHashEmbedder()
     assert main(["index-claude", "chats", "--export-path", str(export)], embedding=emb) == 0
     engine = index_folder("chats") / "documents.leann"
@@ -156,3 +201,13 @@ def test_parser_has_the_issue_flags() -> None:
     assert p.parse_args(["index-slack", "n", "--export-path", "s"]).source_command == "index-slack"
     with pytest.raises(SystemExit):
         p.parse_args(["index-browser", "n", "netscape"])
+
+
+def test_result_label() -> None:
+    meta = {"date": "2024-01-05T10:00:00Z", "from": "Ann <ann@x.org>", "subject": "Garden"}
+    assert result_label(meta) == "2024-01-05 10:00 · Ann <ann@x.org> · Garden"
+    assert (
+        result_label({"title": "Python docs", "date": "2024-01-05T10:00:00Z"})
+        == "2024-01-05 10:00 · Python docs"
+    )
+    assert result_label({"source": "notes.md"}) == ""

@@ -28,7 +28,9 @@ def test_burst_of_changes_gives_one_rebuild_and_index_writes_are_ignored(tmp_pat
     calls: list[list[str]] = []
     stop = threading.Event()
     logs: list[str] = []
-    t = threading.Thread(target=lambda: watch("notes", docs, calls.append, debounce=0.5, stop=stop, log=logs.append))
+    t = threading.Thread(
+        target=lambda: watch("notes", docs, calls.append, debounce=0.5, stop=stop, log=logs.append)
+    )
     t.start()
     try:
         assert _wait(lambda: len(calls) == 1)  # the initial update
@@ -76,3 +78,11 @@ def test_failing_rebuild_is_logged_and_watching_goes_on(tmp_path: Path) -> None:
     assert "n: update failed: disk full" in logs
     with pytest.raises(ValueError, match="not a directory"):
         watch("n", tmp_path / "missing", flaky)
+
+
+def test_missing_extra_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "watchdog.observers", None)
+    with pytest.raises(ImportError, match=r"leann-graph-index\[watch\]"):
+        watch("n", tmp_path, lambda paths: None)
