@@ -160,6 +160,7 @@ def test_imessage_real_blobs_and_plaso_db(tmp_path: Path) -> None:
         ].replace("Microsoft", "Open")
     db = tmp_path / "chat.db"
     con = sqlite3.connect(db)
+    con.execute("PRAGMA synchronous=OFF")  # the dump inserts row by row; no fsync each
     con.executescript(exports("imessage", "plaso-imessage-chat.schema.sql").read_text())
     con.executescript(exports("imessage", "plaso-imessage-chat.data.sql").read_text())
     con.commit()
@@ -262,3 +263,11 @@ def test_slack_real_exports() -> None:
     replies = [m for m in new if m.conversation == "B75B4C7/1736478630.905399"]
     assert len({m.time[:10] for m in replies}) == 2  # parent on the 10th, replies filed on the 11th
     assert all(m.text for m in new)
+
+
+def test_slack_real_bot_message_blocks() -> None:
+    from leann_cli.sources.slack import message_text
+
+    msg = json.loads(exports("slack", "slackdump-bot_message.json").read_text())
+    text = message_text(msg, {})
+    assert text.startswith("Some question?") and "*Poll title*" in text  # the poll lives in blocks[]
