@@ -3,7 +3,8 @@
 Each message's text is its ``content[]`` text blocks when present (the legacy ``text`` field can
 be empty or stale), else ``text``; ``attachments[].extracted_content`` is added under the file's
 name. ``chat_messages`` are not always in time order, so messages are sorted by ``created_at``
-when chunked. Inline ``<antArtifact …>`` tags become ``[artifact: title]``.
+when chunked. Newer exports with ``parent_message_uuid`` keep only the branch that ends at the
+newest message. Inline ``<antArtifact …>`` tags become ``[artifact: title]``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,22 @@ def message_text(msg: dict[str, Any]) -> str:
     return "\n".join(parts).strip()
 
 
+def visible_branch(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newer exports link messages by ``parent_message_uuid``; edits and retries make branches.
+    Keep the chain that ends at the newest message (what the app shows); older exports without
+    parents are kept whole."""
+    by_id = {str(m.get("uuid")): m for m in msgs if m.get("uuid")}
+    if not any(m.get("parent_message_uuid") in by_id for m in msgs):
+        return msgs
+    node: dict[str, Any] | None = max(msgs, key=lambda m: str(m.get("created_at") or ""))
+    chain, seen = [], set()
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        chain.append(node)
+        node = by_id.get(str(node.get("parent_message_uuid")))
+    return chain[::-1]
+
+
 def conversation_messages(conv: dict[str, Any]) -> Iterator[Message]:
     cid = str(conv.get("uuid") or "")
     created = parse_iso(conv.get("created_at"))
@@ -47,9 +64,8 @@ def conversation_messages(conv: dict[str, Any]) -> Iterator[Message]:
         "updated": parse_iso(conv.get("updated_at")),
         "model": str(conv.get("model") or ""),
     }
-    for n, msg in enumerate(conv.get("chat_messages") or []):
-        if not isinstance(msg, dict):
-            continue
+    msgs = [m for m in conv.get("chat_messages") or [] if isinstance(m, dict)]
+    for n, msg in enumerate(visible_branch(msgs)):
         text = message_text(msg)
         if text:
             sender = SENDERS.get(str(msg.get("sender")), str(msg.get("sender") or ""))

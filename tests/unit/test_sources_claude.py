@@ -78,3 +78,32 @@ def test_real_samples() -> None:
     assert any("[artifact: " in m.text for m in art)
     chunks = list(chunk_messages("claude", art))
     assert all(c.metadata["conversation_id"] == "91098bc8-f2c4-427b-b71b-1e25efa2e871" for c in chunks)
+
+
+def test_newer_format_keeps_the_visible_branch(tmp_path: Path) -> None:
+    root = "00000000-0000-4000-8000-000000000000"
+
+    def m(uid, parent, sender, text, t):
+        return {
+            "uuid": uid,
+            "parent_message_uuid": parent,
+            "sender": sender,
+            "text": "",
+            "content": [{"type": "text", "text": text}],
+            "created_at": f"2025-03-01T10:0{t}:00Z",
+        }
+
+    conv = {
+        "uuid": "c",
+        "name": "Retry",
+        "created_at": "2025-03-01T10:00:00Z",
+        "chat_messages": [
+            m("q", root, "human", "Name a fruit", 0),
+            m("a1", "q", "assistant", "Durian, retried away", 1),
+            m("a2", "q", "assistant", "Apple", 2),
+            m("q2", "a2", "human", "Another one", 3),
+        ],
+    }
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    assert [x.text for x in read_claude(path)] == ["Name a fruit", "Apple", "Another one"]
