@@ -94,7 +94,8 @@ def _register_search(server: Any, tools: IndexService, call: Any) -> None:
             filters: metadata conditions, all must hold, e.g. {"file_type": ".md"} or
                 {"start_line": {">=": 100}}; operators == != < <= > >= in not_in contains
                 starts_with ends_with. Metadata keys: source, file_type, start_line, end_line,
-                language, page, slide.
+                language, page, slide; for mail, chats and browser history also date,
+                date_last, from, subject, title, url.
             complexity: search effort, 1 to %(max_complexity)d (default %(complexity)d).
             after: only passages dated on or after this date (YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601;
                 mail, chats and browser history carry dates).

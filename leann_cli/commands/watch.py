@@ -74,7 +74,9 @@ def watch_index(
     folder = index_dir(name)
     record = read_sources(folder) if is_index(engine_path(name)) else None
     if record is None or not record.docs:
-        raise CliError(f"no folder index named {name!r}: build it first with `leann build {name} --docs PATH`")
+        raise CliError(
+            f"no folder index named {name!r}: build it first with `leann build {name} --docs PATH`"
+        )
     options = BuildOptions.resolve(record.options)
     model = _embedder(options.embedding_model, embedding)
     base = record.base or None

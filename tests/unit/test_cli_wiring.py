@@ -50,7 +50,9 @@ def test_each_new_command_has_help(command, capsys):
 
 
 def test_search_date_and_sender_flags_parse():
-    a = build_parser().parse_args(["search", "m", "q", "--after", "2024-01", "--before", "2024-02", "--from", "ann"])
+    a = build_parser().parse_args(
+        ["search", "m", "q", "--after", "2024-01", "--before", "2024-02", "--from", "ann"]
+    )
     assert (a.after, a.before, a.sender) == ("2024-01", "2024-02", "ann")
 
 
@@ -89,20 +91,27 @@ def test_search_after_before_from_through_the_service_and_cli(tmp_path, monkeypa
     service = IndexService(tmp_path, embedding=embedder)
     got = service.search("mail", "mail about", top_k=4, mode="bm25", after="2024-01-02", before="2024-01-04")
     assert sorted(r["id"] for r in got["results"]) == ["mail:m1", "mail:m2"]
-    got = service.search("mail", "mail about", top_k=4, mode="bm25", sender="ANN", filters={"subject": {"!=": "x"}})
+    got = service.search(
+        "mail", "mail about", top_k=4, mode="bm25", sender="ANN", filters={"subject": {"!=": "x"}}
+    )
     assert sorted(r["id"] for r in got["results"]) == ["mail:m1", "mail:m3"]
     with pytest.raises(ValueError, match="--before"):
         service.search("mail", "x", before="soon")
     # The CLI in this process, searching with the test's embedder.
     from leann_engine import LeannSearcher
 
-    monkeypatch.setattr("leann_cli.commands.search.searcher", lambda args, path: LeannSearcher(path, embedder))
+    monkeypatch.setattr(
+        "leann_cli.commands.search.searcher", lambda args, path: LeannSearcher(path, embedder)
+    )
     argv = ["search", "mail", "garden tomatoes", "--no-daemon", "--mode", "bm25", "--from", "ann", "--json"]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in out["results"]] == ["mail:m1", "mail:m3"][: len(out["results"])]
     assert all("Ann" in r["metadata"]["from"] for r in out["results"])
-    assert main(["search", "mail", "garden tomatoes", "--no-daemon", "--mode", "bm25", "--before", "2024-01-03"]) == 0
+    assert (
+        main(["search", "mail", "garden tomatoes", "--no-daemon", "--mode", "bm25", "--before", "2024-01-03"])
+        == 0
+    )
     text = capsys.readouterr().out
     assert "2024-01-02 12:00 · Garden Tomatoes Harvest — Ann <ann@x.org> · mail" in text
 
@@ -144,7 +153,9 @@ def test_first_import_adds_in_batches_and_compacts_once(tmp_path, monkeypatch):
     monkeypatch.delenv("LEANN_BASE_DIR", raising=False)
     emb = WordHashEmbedder()
     writes = _CountingWrites(monkeypatch)
-    items = [Item(f"x:{i}", f"note {i} about topic {i % 7}", {"date": "2024-01-01T00:00:00Z"}) for i in range(100)]
+    items = [
+        Item(f"x:{i}", f"note {i} about topic {i % 7}", {"date": "2024-01-01T00:00:00Z"}) for i in range(100)
+    ]
     report = sync_items("notes", "k", items, embedding=emb, batch=16)
     assert report.added == 100 and report.embedded_texts == 100
     assert writes.adds == [16] * 6 + [4]
@@ -218,8 +229,14 @@ def test_build_progress_callback_counts_files(tmp_path, embedder):
     for i in range(3):
         (docs / f"f{i}.md").write_text(f"File {i} talks about subject {i}.\n")
     steps: list[tuple[str, int, int]] = []
-    build_from_docs(tmp_path / "ix", [docs], BuildOptions(), embedding=embedder, base=tmp_path,
-                    progress=lambda *a: steps.append(a))
+    build_from_docs(
+        tmp_path / "ix",
+        [docs],
+        BuildOptions(),
+        embedding=embedder,
+        base=tmp_path,
+        progress=lambda *a: steps.append(a),
+    )
     reading = [s for s in steps if s[0] == "reading"]
     assert reading[0] == ("reading", 0, 3) and reading[-1] == ("reading", 3, 3)
     assert [d for _, d, _ in reading] == sorted(d for _, d, _ in reading)
@@ -238,11 +255,10 @@ def test_list_says_when_an_index_is_graph_only(tmp_path, monkeypatch, capsys, em
 
 
 def test_serve_builds_reuse_the_warm_model_and_report_progress(tmp_path, embedder):
-    from leann_engine import LeannSearcher
-
     from leann_cli.serve.api import Api
     from leann_cli.serve.backend import SearcherPool as ServePool
     from leann_cli.serve.jobs import BuildJob
+    from leann_engine import LeannSearcher
 
     _built(tmp_path, embedder)
     api = Api(ServePool(tmp_path, lambda p: LeannSearcher(p, embedder)))
