@@ -272,3 +272,25 @@ def test_serve_builds_reuse_the_warm_model_and_report_progress(tmp_path, embedde
     assert job.to_dict()["progress"] == 0.25 and job.to_dict()["stage"] == "reading"
     api.pool.forget("docs")
     assert api._warm_model("word-hash") is None
+
+
+def test_index_command_runs_through_leann_main(tmp_path, monkeypatch, capsys, embedder):
+    import leann_cli.sources.cli as sources_cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEANN_BASE_DIR", raising=False)
+    real_sync = sources_cli.sync_items
+    monkeypatch.setattr(
+        sources_cli, "sync_items", lambda *a, **kw: real_sync(*a, **(kw | {"embedding": embedder}))
+    )
+    export = tmp_path / "conversations.json"
+    chat = [{"uuid": "m", "sender": "human", "text": "hello garden", "created_at": "2024-01-01T00:00:00Z"}]
+    export.write_text(
+        json.dumps([{"uuid": "c", "name": "Hi", "created_at": "2024-01-01T00:00:00Z", "chat_messages": chat}])
+    )
+    assert main(["index-claude", "chats", "--export-path", str(export)]) == 0
+    assert "chats: claude: 1 added, 0 removed, 0 unchanged" in capsys.readouterr().out
+    export.write_text('{"truncated": ')
+    assert main(["index-claude", "chats", "--export-path", str(export)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("leann: error: ") and "conversations.json" in err[0]

@@ -79,7 +79,24 @@ function renderIndexList() {
       }
     }
     if (info.building) li.appendChild(el("div", "muted", "building…"));
+    const remove = el("button", "remove-index", "Remove…");
+    remove.type = "button";
+    remove.setAttribute("aria-label", "Remove index " + info.name);
+    remove.addEventListener("click", () => removeIndex(info.name));
+    li.appendChild(remove);
     list.appendChild(li);
+  }
+}
+
+async function removeIndex(name) {
+  // Deleting an index cannot be undone: ask first, naming it.
+  if (!window.confirm("Remove the index \"" + name + "\" and its files? This cannot be undone.")) return;
+  try {
+    await api("/api/remove", postJSON("/api/remove", { index: name }));
+    setStatus("Removed " + name + ".");
+    await loadIndexes();
+  } catch (e) {
+    setStatus(e.message, true);
   }
 }
 
