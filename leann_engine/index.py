@@ -13,7 +13,7 @@ import numpy as np
 from leann_engine.hybrid.calibrate import MIN_PASSAGES
 from leann_engine.hybrid.calibrate import probe_dense
 from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import make_embedder
+from leann_engine.embed.providers import resolve_embedder, split_templates
 from leann_engine.embed.base import to_metric_space
 from leann_engine.filters import MetadataFilters
 from leann_engine.store.usage import DiskUsage
@@ -88,7 +88,7 @@ class LeannIndex:
         **search_defaults: Any,
     ) -> None:
         """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``, ``params``,
-        ``embedding_cache_mb``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
+        ``embedding_cache_mb``, ``embedding_options``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
         ``compact_ratio`` and ``compact_min_rows`` are the older names of ``policy``'s fields."""
         check_number("lock_timeout", lock_timeout, 0.0)
         old = {"enabled": auto_compact, "ratio": compact_ratio, "min_rows": compact_min_rows}
@@ -108,13 +108,16 @@ class LeannIndex:
         *,
         exist_ok: bool = False,
         build_options: dict[str, Any] | BuildParams | None = None,
+        embedding_mode: str = "sentence-transformers",
+        embedding_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> LeannIndex:
         """Create an empty index at ``index_path`` and open it.
 
         ``build_options`` (:class:`~leann_engine.BuildParams` or a dict of its fields) are used
-        now and by every compaction; ``kwargs`` go to :class:`LeannIndex`. An existing index is
-        opened when ``exist_ok`` is true.
+        now and by every compaction; ``embedding_mode``/``embedding_options`` are
+        :class:`~leann_engine.LeannBuilder`'s (templates included); ``kwargs`` go to
+        :class:`LeannIndex`. An existing index is opened when ``exist_ok`` is true.
         """
         path = Path(index_path)
         if (path / MANIFEST).exists():
@@ -123,7 +126,8 @@ class LeannIndex:
             return cls(path, None if isinstance(embedding_model, str) else embedding_model, **kwargs)
         opts = build_options.to_dict() if isinstance(build_options, BuildParams) else dict(build_options or {})
         params = BuildParams.from_options(**opts)
-        embedder = make_embedder(embedding_model)
+        provider_opts, passage_t, query_t = split_templates(embedding_options)
+        embedder, section = resolve_embedder(embedding_mode, embedding_model, provider_opts, passage_t, query_t)
         dim = int(embedder.dimension)
         prepare_target(path)
         with write_lock(path):
@@ -137,6 +141,7 @@ class LeannIndex:
                 dimension=dim,
                 params=params,
                 previous=read_previous(path),
+                embedding=section,
             )
         return cls(path, embedder, **kwargs)
 

@@ -184,13 +184,17 @@ def write_index(
     previous: dict[str, Any] | None,
     embedder: Embedder | None = None,
     calibration: dict[str, Any] | None = None,
+    embedding: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
     Must be called under the write lock. ``vectors`` are already in metric space. ``embedder``,
     when given and ``params.calibrate``, calibrates the hybrid fusion unless a ``calibration``
-    from before is passed on (compaction keeps the one it has).
+    from before is passed on (compaction keeps the one it has). ``embedding`` (the provider
+    and prompt templates; never a key) is the previous generation's when not given.
     """
+    if embedding is None and previous:
+        embedding = previous.get("embedding")
     gen = int(previous["generation"]) + 1 if previous else 1
     t0 = time.perf_counter()
     files, checksums, gstats = write_base(path, gen, ids, texts, metas, vectors, params)
@@ -206,6 +210,7 @@ def write_index(
         "generation": gen,
         "backend_name": "hnsw",
         "embedding_model": embedding_model,
+        **({"embedding": embedding} if embedding else {}),
         "dimensions": dimension,
         "metric": params.metric,
         "is_recompute": params.is_recompute,
