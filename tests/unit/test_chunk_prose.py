@@ -1,6 +1,8 @@
+"""Prose chunking: sizes, overlap, natural cut points (Latin and CJK), line numbers."""
+
 import pytest
 
-from leann_engine.chunking import chunk_text
+from leann_cli.ingest.chunk import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, chunk_prose, chunk_text
 
 
 def test_chunks_respect_size_and_overlap_and_cover_the_text():
@@ -32,3 +34,26 @@ def test_short_text_is_one_chunk_and_blank_text_none():
 def test_bad_chunk_arguments(size, overlap, match):
     with pytest.raises(ValueError, match=match):
         chunk_text("x", size, overlap)
+
+
+def test_defaults_are_the_documented_ones():
+    text = "word " * 400
+    assert chunk_text(text) == chunk_text(text, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_OVERLAP)
+    assert max(len(c) for c in chunk_text(text)) <= DEFAULT_CHUNK_SIZE == 256
+
+
+def test_prose_chunks_carry_exact_line_numbers():
+    lines = [f"Line {i} says something about topic {i % 4}." for i in range(40)]
+    text = "\n".join(lines)
+    chunks = chunk_prose(text, 120, 20)
+    assert len(chunks) > 5
+    for c in chunks:
+        span = "\n".join(lines[c.start_line - 1 : c.end_line])
+        assert c.text in span and len(c.text) <= 120
+
+
+def test_cjk_prose_is_cut_at_sentence_ends():
+    sentence = "検索は文書の中から答えを見つける。"  # 17 characters, ends with the Japanese full stop
+    chunks = chunk_prose(sentence * 30, 60, 10)
+    assert all(len(c.text) <= 60 for c in chunks)
+    assert all(c.text.endswith("。") for c in chunks[:-1])

@@ -1,20 +1,19 @@
-"""Where indexes live, their names, and the defaults the CLI and the MCP server share."""
+"""Where a project's indexes live, their names, and what ``leann list`` shows of each.
+
+An index ``NAME`` is the folder ``.leann/indexes/NAME/`` of the project: the engine's index in
+``documents.leann/`` and the build record ``sources.json`` beside it. Everything about the engine
+folder (its manifest, its size) is read through ``leann_engine``'s public API.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The retrieval mode of `leann search`, `leann ask` and the MCP server when none is given.
-# One constant on purpose: it is set from the retrieval quality figures (benchmarks/).
-DEFAULT_MODE = "hybrid"
-SEARCH_MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
-DEFAULT_TOP_K = 5
-DEFAULT_COMPLEXITY = 64
+from leann_engine import IndexFormatError, IndexNotFoundError, disk_usage, index_info
 
 INDEXES_DIR = Path(".leann") / "indexes"
 ENGINE_DIR = "documents.leann"  # the engine's index folder inside .leann/indexes/NAME/
@@ -50,10 +49,19 @@ def engine_path(name: str, base: str | Path | None = None) -> Path:
     return index_dir(name, base) / ENGINE_DIR
 
 
+def is_index(engine: Path) -> bool:
+    """Whether ``engine`` holds a readable engine index (its manifest opens)."""
+    try:
+        index_info(engine)
+    except (IndexNotFoundError, IndexFormatError, OSError, ValueError):
+        return False
+    return True
+
+
 def existing_engine_path(name: str, base: str | Path | None = None) -> Path:
     """The engine folder of an index that must exist, or a :class:`CliError` naming the fix."""
     path = engine_path(name, base)
-    if not (path / "manifest.json").exists():
+    if not is_index(path):
         known = [i.name for i in list_indexes(base)]
         hint = (
             f"; indexes here: {', '.join(known)}"
@@ -68,26 +76,15 @@ def index_identity(engine: Path) -> tuple[Any, ...]:
     """What tells one index apart from another built later at the same path (after a remove)."""
     st = engine.stat()
     try:
-        created = json.loads((engine / "manifest.json").read_text(encoding="utf-8")).get("created_at")
-    except (OSError, ValueError):
+        created = index_info(engine).created_at
+    except (IndexNotFoundError, IndexFormatError, OSError, ValueError):
         created = None
     return (st.st_dev, st.st_ino, created)
 
 
-def dir_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for f in files:
-            try:
-                total += (Path(root) / f).stat().st_size
-            except OSError:
-                pass
-    return total
-
-
 @dataclass
-class IndexInfo:
-    """One index of a project, as ``leann list`` shows it."""
+class IndexSummary:
+    """One index of a project, as ``leann list`` and the MCP ``leann_list`` tool show it."""
 
     name: str
     path: Path
@@ -97,6 +94,7 @@ class IndexInfo:
     embedding_model: str
     is_recompute: bool
     files: int
+    generation: int = 0
 
     @property
     def flat_bytes(self) -> int:
@@ -114,40 +112,40 @@ class IndexInfo:
             "dimensions": self.dimensions,
             "embedding_model": self.embedding_model,
             "is_recompute": self.is_recompute,
+            "generation": self.generation,
         }
 
 
-def index_info(name: str, base: str | Path | None = None) -> IndexInfo:
+def summarize(name: str, base: str | Path | None = None) -> IndexSummary:
+    """The engine's view of index ``name`` plus the number of files its last build recorded."""
+    from .ingest.sources import read_sources
+
     folder = index_dir(name, base)
-    manifest = json.loads((folder / ENGINE_DIR / "manifest.json").read_text(encoding="utf-8"))
-    files = 0
-    sources = folder / SOURCES_FILE
-    if sources.exists():
-        try:
-            files = len(json.loads(sources.read_text(encoding="utf-8")).get("files", {}))
-        except (OSError, ValueError):
-            files = 0
-    return IndexInfo(
+    info = index_info(folder / ENGINE_DIR)
+    record = read_sources(folder)
+    sources_size = (folder / SOURCES_FILE).stat().st_size if record is not None else 0
+    return IndexSummary(
         name=name,
         path=folder,
-        passages=int(manifest.get("counts", {}).get("passages", 0)),
-        dimensions=int(manifest.get("dimensions", 0)),
-        size_bytes=dir_size(folder),
-        embedding_model=str(manifest.get("embedding_model", "")),
-        is_recompute=bool(manifest.get("is_recompute", True)),
-        files=files,
+        passages=int(info.passages),
+        dimensions=int(info.dimensions),
+        size_bytes=disk_usage(folder / ENGINE_DIR).total + sources_size,
+        embedding_model=str(info.embedding_model),
+        is_recompute=bool(info.is_recompute),
+        files=len(record.files) if record is not None else 0,
+        generation=int(info.generation),
     )
 
 
-def list_indexes(base: str | Path | None = None) -> list[IndexInfo]:
+def list_indexes(base: str | Path | None = None) -> list[IndexSummary]:
     root = base_dir(base) / INDEXES_DIR
     if not root.is_dir():
         return []
     out = []
     for folder in sorted(root.iterdir()):
-        if folder.is_dir() and _NAME.match(folder.name) and (folder / ENGINE_DIR / "manifest.json").exists():
+        if folder.is_dir() and _NAME.match(folder.name) and is_index(folder / ENGINE_DIR):
             try:
-                out.append(index_info(folder.name, base))
-            except (OSError, ValueError):
+                out.append(summarize(folder.name, base))
+            except (IndexNotFoundError, IndexFormatError, OSError, ValueError):
                 continue
     return out

@@ -1,21 +1,14 @@
-"""Find the documents under a folder and read each one into text sections.
-
-A reader turns one file into :class:`Section` objects: a run of text, the line of the file's
-extracted text it starts on, and metadata that applies to all of it (the page of a PDF, the slide
-of a presentation, the fields of a JSON record). Chunks never cross a section, so a citation's
-page or slide is always exact.
-"""
+"""Find the documents under the given paths: file types, .gitignore rules, hidden and binary files."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXTRA_HINT = 'pip install "leann-graph-index[ingest]"'
+from .._extras import _require
 
 PROSE_TYPES = (".txt", ".md", ".markdown", ".rst", ".text", ".org", ".adoc", ".tex", ".csv", ".tsv")
 HTML_TYPES = (".html", ".htm", ".xhtml")
@@ -75,27 +68,13 @@ BINARY_TYPES = frozenset(
     ".sqlite .npy .npz .pkl .pt .onnx .safetensors .woff .woff2 .ttf .otf .eot .iso .dmg .xls .xlsx "
     ".doc .ppt .odt .ods .odp".split()
 )
-_SNIFF = 8192
 # Folders that are never documents, even when no .gitignore names them.
 _ALWAYS_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".leann", "__pycache__", "node_modules", ".venv"})
 
 
-class MissingExtraError(ImportError):
-    """A reader needs an optional dependency that is not installed."""
-
-
-@dataclass
-class Section:
-    """A run of a document's text; ``first_line`` is 1-based in the file's extracted text."""
-
-    text: str
-    first_line: int = 1
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass
 class SkipCounts:
-    """Files a scan passed over, by reason."""
+    """Files a scan or a build passed over, by reason, and the errors of unreadable ones."""
 
     binary: int = 0
     unreadable: int = 0
@@ -103,6 +82,13 @@ class SkipCounts:
     ignored: int = 0
     hidden: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def unreadable_file(self, path: Path, error: BaseException | str) -> None:
+        """Count ``path`` as unreadable and keep why."""
+        self.unreadable += 1
+        if isinstance(error, OSError):
+            error = error.strerror or str(error)
+        self.errors.append(f"{path}: {error}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +117,7 @@ def normalize_file_types(file_types: str | list[str] | tuple[str, ...] | None) -
 
 
 def file_kind(suffix: str) -> str:
+    """``"code"`` for source and configuration files, ``"prose"`` for everything else."""
     suffix = suffix.lower()
     if suffix in AST_LANGUAGES or suffix in LINE_LANGUAGES:
         return "code"
@@ -140,9 +127,6 @@ def file_kind(suffix: str) -> str:
 def language_of(suffix: str) -> str | None:
     suffix = suffix.lower()
     return AST_LANGUAGES.get(suffix) or LINE_LANGUAGES.get(suffix)
-
-
-# ---------------------------------------------------------------------------- discovery
 
 
 class _IgnoreRules:
@@ -170,10 +154,7 @@ def _load_gitignore(folder: Path) -> Any:
     f = folder / ".gitignore"
     if not f.is_file():
         return None
-    try:
-        import pathspec
-    except ImportError as e:
-        raise MissingExtraError(f"reading .gitignore needs pathspec: {EXTRA_HINT}") from e
+    pathspec = _require("pathspec", "ingest", "reading .gitignore")
     try:
         lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -251,8 +232,7 @@ def _walk(
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as e:
-        skips.unreadable += 1
-        skips.errors.append(f"{folder}: {e.strerror or e}")
+        skips.unreadable_file(folder, e)
         return
     for entry in entries:
         path = Path(entry.path)
@@ -277,158 +257,3 @@ def _walk(
             if path not in seen and accept(path):
                 seen.add(path)
                 yield path
-
-
-# ---------------------------------------------------------------------------- readers
-
-
-class BinaryFileError(ValueError):
-    """The file's bytes are not text."""
-
-
-def _decode(data: bytes, path: Path) -> str:
-    if b"\0" in data[:_SNIFF]:
-        raise BinaryFileError(f"{path} looks binary (NUL bytes)")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Legacy 8-bit text; latin-1 maps every byte, so this never fails.
-        return data.decode("latin-1")
-
-
-def read_text_file(path: Path) -> str:
-    return _decode(path.read_bytes(), path)
-
-
-def _read_plain(path: Path) -> list[Section]:
-    return [Section(read_text_file(path))]
-
-
-def _read_html(path: Path) -> list[Section]:
-    try:
-        from bs4 import BeautifulSoup
-    except ImportError as e:
-        raise MissingExtraError(f"reading {path.suffix} files needs beautifulsoup4: {EXTRA_HINT}") from e
-    soup = BeautifulSoup(read_text_file(path), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else ""
-    lines = [line.strip() for line in soup.get_text("\n").splitlines()]
-    text = "\n".join(line for line in lines if line)
-    return [Section(text, 1, {"title": title} if title else {})]
-
-
-def _paged(pages: list[str], key: str) -> list[Section]:
-    """One section per page or slide; lines count through the whole extracted text."""
-    out, line = [], 1
-    for n, text in enumerate(pages, start=1):
-        if text.strip():
-            out.append(Section(text, line, {key: n}))
-        line += text.count("\n") + 1
-    return out
-
-
-def _read_pdf(path: Path) -> list[Section]:
-    try:
-        from pypdf import PdfReader
-    except ImportError as e:
-        raise MissingExtraError(f"reading .pdf files needs pypdf: {EXTRA_HINT}") from e
-    reader = PdfReader(str(path))
-    if reader.is_encrypted:
-        try:
-            reader.decrypt("")
-        except Exception as e:
-            raise ValueError(f"{path} is encrypted") from e
-    return _paged([page.extract_text() or "" for page in reader.pages], "page")
-
-
-def _read_docx(path: Path) -> list[Section]:
-    try:
-        import docx
-    except ImportError as e:
-        raise MissingExtraError(f"reading .docx files needs python-docx: {EXTRA_HINT}") from e
-    document = docx.Document(str(path))
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append(" | ".join(cell.text.strip() for cell in row.cells))
-    return [Section("\n".join(parts))]
-
-
-def _read_pptx(path: Path) -> list[Section]:
-    try:
-        from pptx import Presentation
-    except ImportError as e:
-        raise MissingExtraError(f"reading .pptx files needs python-pptx: {EXTRA_HINT}") from e
-    slides = []
-    for slide in Presentation(str(path)).slides:
-        texts = []
-        for shape in slide.shapes:
-            if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-                texts.append(shape.text_frame.text)
-            elif getattr(shape, "has_table", False) and shape.has_table:
-                for row in shape.table.rows:
-                    texts.append(" | ".join(cell.text for cell in row.cells))
-        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-            texts.append(slide.notes_slide.notes_text_frame.text)
-        slides.append("\n".join(t for t in texts if t.strip()))
-    return _paged(slides, "slide")
-
-
-_TEXT_FIELDS = ("text", "content", "body", "page_content")
-
-
-def _record_section(record: Any, line: int) -> Section:
-    """A JSON record: its text field when it has one (other scalar fields become metadata)."""
-    if isinstance(record, dict):
-        for key in _TEXT_FIELDS:
-            if isinstance(record.get(key), str):
-                meta = {
-                    k: v
-                    for k, v in record.items()
-                    if k != key and isinstance(v, (str, int, float, bool)) and not k.startswith("_")
-                }
-                return Section(record[key], line, meta)
-        text = "\n".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in record.items())
-        return Section(text, line)
-    return Section(json.dumps(record, ensure_ascii=False, indent=1), line)
-
-
-def _read_jsonl(path: Path) -> list[Section]:
-    out = []
-    for n, line in enumerate(read_text_file(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} line {n} is not JSON: {e.msg}") from e
-        out.append(_record_section(record, n))
-    return out
-
-
-def _read_json(path: Path) -> list[Section]:
-    text = read_text_file(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e.msg} at line {e.lineno}") from e
-    if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
-        return [_record_section(r, 1) for r in data]
-    return [Section(json.dumps(data, ensure_ascii=False, indent=1))]
-
-
-READERS: dict[str, Callable[[Path], list[Section]]] = {
-    **dict.fromkeys(HTML_TYPES, _read_html),
-    ".pdf": _read_pdf,
-    ".docx": _read_docx,
-    ".pptx": _read_pptx,
-    ".json": _read_json,
-    ".jsonl": _read_jsonl,
-    ".ndjson": _read_jsonl,
-}
-
-
-def read_document(path: Path) -> list[Section]:
-    """Read one file into sections with the reader for its extension (plain text otherwise)."""
-    return READERS.get(path.suffix.lower(), _read_plain)(path)

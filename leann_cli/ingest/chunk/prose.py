@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-DEFAULT_CHUNK_SIZE = 256
-DEFAULT_CHUNK_OVERLAP = 25
+from .base import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, Chunk
 
 # Preferred cut points, strongest first: paragraph break, line break, sentence end (Latin and
 # CJK punctuation, which is not followed by a space), then any whitespace.
@@ -67,4 +66,21 @@ def chunk_text(
             if space != -1:
                 nxt = space + 1
         start = max(nxt, start + 1)
+    return chunks
+
+
+def chunk_prose(
+    text: str, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+) -> list[Chunk]:
+    """:func:`chunk_text`'s chunks with the lines of ``text`` each one spans."""
+    chunks = []
+    pos = 0
+    for piece in chunk_text(text, chunk_size, chunk_overlap):
+        # Each piece is a stripped slice of ``text`` starting after the previous one's start.
+        at = text.find(piece, pos)
+        if at < 0:
+            at = text.find(piece)
+        first = text.count("\n", 0, at) + 1
+        chunks.append(Chunk(piece, first, first + piece.count("\n")))
+        pos = at + 1
     return chunks

@@ -1,0 +1,118 @@
+"""``leann build``: index documents, or update an index from what changed since its last build."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from .._extras import quiet_libraries
+from ..indexes import CliError, engine_path, index_dir, is_index
+from ._common import Subparsers, daemon_embedder, index_name, non_negative, positive, warn
+
+
+def add_parsers(sub: Subparsers) -> None:
+    from leann_engine import DEFAULT_MODEL
+
+    from ..ingest.chunk import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_CODE_CHUNK_SIZE
+    from ..settings import BuildOptions
+
+    engine = BuildOptions()
+    p = sub.add_parser(
+        "build",
+        help="index documents (again: update only what changed)",
+        description="Index the documents under --docs. Run again to update: new and changed "
+        "files are re-indexed, deleted files removed, unchanged files left alone. Options not "
+        "given keep the values of the index's last build.",
+    )
+    p.add_argument("name", type=index_name, help="index name")
+    p.add_argument(
+        "--docs", nargs="+", metavar="PATH", help="files and folders to index (default: those of the last build)"
+    )
+    p.add_argument("--file-types", metavar=".md,.py", help="only these extensions (default: every supported type)")
+    p.add_argument(
+        "--chunk-size", type=positive, help=f"prose chunk size in characters (default {DEFAULT_CHUNK_SIZE})"
+    )
+    p.add_argument(
+        "--chunk-overlap",
+        type=non_negative,
+        help=f"prose chunk overlap in characters (default {DEFAULT_CHUNK_OVERLAP})",
+    )
+    p.add_argument(
+        "--code-chunk-size",
+        type=positive,
+        help=f"largest code chunk in characters (default {DEFAULT_CODE_CHUNK_SIZE})",
+    )
+    p.add_argument(
+        "--embedding-model", help=f"sentence-transformers name or local folder (default {DEFAULT_MODEL})"
+    )
+    p.add_argument(
+        "--graph-degree", type=positive, help=f"most neighbours a hub node keeps (default {engine.graph_degree})"
+    )
+    # `--complexity` is the search queue length on search and ask; here it was the build's.
+    p.add_argument(
+        "--build-complexity",
+        "--complexity",
+        dest="build_complexity",
+        type=positive,
+        help=f"graph build complexity, HNSW efConstruction (default {engine.build_complexity}); "
+        "--complexity is an older name for it",
+    )
+    p.add_argument("--no-recompute", action="store_true", help="store embeddings: faster queries, larger index")
+    p.add_argument("--include-hidden", action="store_true", help="also index hidden files and folders")
+    p.add_argument(
+        "--force", action="store_true", help="rebuild everything from scratch, with default options for those not given"
+    )
+    p.add_argument("--no-daemon", action="store_true", help="never use a running daemon's model")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.set_defaults(func=run)
+
+
+def overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The build options given on the command line; None for those not given."""
+    return {
+        "chunk_size": args.chunk_size,
+        "chunk_overlap": args.chunk_overlap,
+        "code_chunk_size": args.code_chunk_size,
+        "file_types": args.file_types,
+        "include_hidden": True if args.include_hidden else None,
+        "embedding_model": args.embedding_model,
+        "graph_degree": args.graph_degree,
+        "build_complexity": args.build_complexity,
+        "is_recompute": False if args.no_recompute else None,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..ingest.pipeline import build_from_docs
+    from ..ingest.sources import read_sources
+    from ..settings import BuildOptions
+
+    folder = index_dir(args.name)
+    previous = read_sources(folder) if is_index(engine_path(args.name)) else None
+    docs = args.docs
+    if not docs:
+        if previous is None or not previous.docs:
+            raise CliError(f"--docs is required to build the new index {args.name!r}")
+        docs = previous.docs
+    stored = previous.options if previous is not None and not args.force else None
+    try:
+        options = BuildOptions.resolve(stored, overrides(args))
+    except ValueError as e:
+        raise CliError(str(e)) from e
+    quiet_libraries()
+    report = build_from_docs(
+        folder,
+        docs,
+        options,
+        force=args.force,
+        embedding=daemon_embedder(args, options.embedding_model),
+        show_progress=sys.stderr.isatty(),
+        log=warn,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+    else:
+        print(f"{args.name}: {report.summary()}")
+    return 0
