@@ -129,7 +129,8 @@ class BuildOptions:
             "file_types": list(self.file_types) if self.file_types else None,
             "include_hidden": self.include_hidden,
             **self.engine_options(),
-            **{k: getattr(self, k) for k in _PROVIDER},
+            # Only what differs from in-process sentence-transformers, so older records stay as they were.
+            **{k: getattr(self, k) for k in _PROVIDER if getattr(self, k) not in (None, "sentence-transformers")},
         }
 
     @staticmethod

@@ -99,11 +99,11 @@ def use_daemon(args: argparse.Namespace) -> bool:
 
 def provider_of(path: Path) -> str | None:
     """The embedding provider an index reconnects to (``"openai"``/``"ollama"``), else None."""
-    from leann_engine.store.manifest import read_manifest
+    from leann_engine import LeannError, index_info
 
     try:
-        mode = (read_manifest(path).get("embedding") or {}).get("mode")
-    except (OSError, ValueError):
+        mode = index_info(path).embedding_mode
+    except (OSError, ValueError, LeannError):
         return None
     return mode if mode in ("openai", "ollama") else None
 

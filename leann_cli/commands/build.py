@@ -13,7 +13,7 @@ from ._common import Subparsers, daemon_embedder, index_name, non_negative, posi
 
 
 def add_parsers(sub: Subparsers) -> None:
-    from leann_engine import DEFAULT_MODEL, EMBEDDING_MODES
+    from leann_engine import DEFAULT_MODEL
 
     from ..ingest.chunk import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_CODE_CHUNK_SIZE
     from ..settings import BuildOptions
@@ -49,6 +49,33 @@ def add_parsers(sub: Subparsers) -> None:
         help=f"sentence-transformers name or local folder (default {DEFAULT_MODEL}), or the provider's "
         "model name with --embedding-mode (default text-embedding-3-small / nomic-embed-text)",
     )
+    add_provider_options(p)
+    p.add_argument(
+        "--graph-degree", type=positive, help=f"most neighbours a hub node keeps (default {engine.graph_degree})"
+    )
+    # `--complexity` is the search queue length on search and ask; here it was the build's.
+    p.add_argument(
+        "--build-complexity",
+        "--complexity",
+        dest="build_complexity",
+        type=positive,
+        help=f"graph build complexity, HNSW efConstruction (default {engine.build_complexity}); "
+        "--complexity is an older name for it",
+    )
+    p.add_argument("--no-recompute", action="store_true", help="store embeddings: faster queries, larger index")
+    p.add_argument("--include-hidden", action="store_true", help="also index hidden files and folders")
+    p.add_argument(
+        "--force", action="store_true", help="rebuild everything from scratch, with default options for those not given"
+    )
+    p.add_argument("--no-daemon", action="store_true", help="never use a running daemon's model")
+    p.add_argument("--json", action="store_true", help="print the build report as JSON")
+    p.set_defaults(func=run)
+
+
+def add_provider_options(p: argparse.ArgumentParser) -> None:
+    """Where embeddings come from: an OpenAI-compatible or Ollama server, and prompt templates."""
+    from leann_engine import EMBEDDING_MODES
+
     p.add_argument(
         "--embedding-mode",
         choices=EMBEDDING_MODES,
@@ -79,26 +106,6 @@ def add_parsers(sub: Subparsers) -> None:
         metavar="TEXT",
         help='text put before every query, e.g. "query: " for e5 models (recorded in the index)',
     )
-    p.add_argument(
-        "--graph-degree", type=positive, help=f"most neighbours a hub node keeps (default {engine.graph_degree})"
-    )
-    # `--complexity` is the search queue length on search and ask; here it was the build's.
-    p.add_argument(
-        "--build-complexity",
-        "--complexity",
-        dest="build_complexity",
-        type=positive,
-        help=f"graph build complexity, HNSW efConstruction (default {engine.build_complexity}); "
-        "--complexity is an older name for it",
-    )
-    p.add_argument("--no-recompute", action="store_true", help="store embeddings: faster queries, larger index")
-    p.add_argument("--include-hidden", action="store_true", help="also index hidden files and folders")
-    p.add_argument(
-        "--force", action="store_true", help="rebuild everything from scratch, with default options for those not given"
-    )
-    p.add_argument("--no-daemon", action="store_true", help="never use a running daemon's model")
-    p.add_argument("--json", action="store_true", help="print the build report as JSON")
-    p.set_defaults(func=run)
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,19 +5,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import Any
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
-from leann_engine.embed.base import to_metric_space
-from leann_engine.index import LeannIndex
-from leann_engine.params import BuildParams
-from leann_engine.params import check_int
-from leann_engine.store.lock import write_lock
-from leann_engine.build.passages import embed_all
-from leann_engine.build.passages import prepare_passages
-from leann_engine.build.pipeline import prepare_target
-from leann_engine.build.pipeline import read_previous
-from leann_engine.build.pipeline import write_index
 
+from leann_engine.build.passages import embed_all, prepare_passages
+from leann_engine.build.pipeline import prepare_target, read_previous, write_index
+from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
+from leann_engine.index import LeannIndex
+from leann_engine.params import BuildParams, check_int
+from leann_engine.store.lock import write_lock
 
 BACKENDS: tuple[str, ...] = ("hnsw",)
 

@@ -6,43 +6,39 @@ embed -> graph -> prune -> order -> codes -> keyword -> calibrate -> commit.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
+
 import numpy as np
-from leann_engine.graph.csr import Graph
-from leann_engine.graph.hnsw import build_hnsw
-from leann_engine.graph.prune import prune_high_degree_preserving
-from leann_engine.graph.prune import ensure_connected
-from leann_engine.graph.order import cluster_order
-from leann_engine.graph.order import relabel
-from leann_engine.store.files.bm25 import encode_bm25
-from leann_engine.store.files.hubs import encode_hub_file
-from leann_engine.store.files.hubs import hub_rows
-from leann_engine.store.codec import encode_varints
-from leann_engine.store.files.graph import encode_graph
-from leann_engine.params import GRAPH_SEED
-from leann_engine.params import BuildParams
-from leann_engine.quant.pq import codebook_size
-from leann_engine.store.files.pq import encode_pq_file
-from leann_engine.quant.pq import train_pq
-from leann_engine.store.io import EMBEDDING_DTYPE
-from leann_engine.store.io import crc_of
-from leann_engine.store.records import encode_records
-from leann_engine.store.io import gen_name
-from leann_engine.store.io import write_file
-from leann_engine.keyword.tokenize import Tokenizer
-import time
+
 from leann_engine._version import __version__
-from leann_engine.keyword.bm25 import keyword_settings
-from leann_engine.hybrid.calibrate import probe_dense
 from leann_engine.embed.base import Embedder
 from leann_engine.errors import IndexFormatError
-from leann_engine.store.manifest import FORMAT
-from leann_engine.store.manifest import FORMAT_VERSION
-from leann_engine.store.manifest import MANIFEST
-from leann_engine.store.manifest import OWN_FILE_PREFIXES
-from leann_engine.store.manifest import commit_manifest
-from leann_engine.store.manifest import read_manifest
+from leann_engine.graph.csr import Graph
+from leann_engine.graph.hnsw import build_hnsw
+from leann_engine.graph.order import cluster_order, relabel
+from leann_engine.graph.prune import ensure_connected, prune_high_degree_preserving
+from leann_engine.hybrid.calibrate import probe_dense
+from leann_engine.keyword.bm25 import keyword_settings
+from leann_engine.keyword.tokenize import Tokenizer
+from leann_engine.params import GRAPH_SEED, BuildParams
+from leann_engine.quant.pq import codebook_size, train_pq
+from leann_engine.store.codec import encode_varints
+from leann_engine.store.files.bm25 import encode_bm25
+from leann_engine.store.files.graph import encode_graph
+from leann_engine.store.files.hubs import encode_hub_file, hub_rows
+from leann_engine.store.files.pq import encode_pq_file
+from leann_engine.store.io import EMBEDDING_DTYPE, crc_of, gen_name, write_file
+from leann_engine.store.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    OWN_FILE_PREFIXES,
+    commit_manifest,
+    read_manifest,
+)
+from leann_engine.store.records import encode_records
 
 
 def build_graph(vectors: np.ndarray, params: BuildParams) -> Graph:

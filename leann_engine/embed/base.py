@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+
 import numpy as np
-from typing import Any
-from leann_engine.embed.sentence_transformers import DEFAULT_MODEL
-from leann_engine.embed.sentence_transformers import SentenceTransformerEmbedder
+
+from leann_engine.embed.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
 
 
 @runtime_checkable

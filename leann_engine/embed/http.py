@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 import time
 from typing import Any
@@ -102,7 +101,7 @@ class JsonClient:
                 except ConnectionRefusedError as e:
                     self.close()
                     raise ProviderError(f"could not connect to {url}: {e}. {self.setup_hint}".strip()) from e
-                except (TimeoutError, socket.timeout, ConnectionError, http.client.HTTPException, OSError) as e:
+                except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as e:
                     self.close()  # a half-read answer leaves the connection unusable
                     if last:
                         what = f"no answer within {self.timeout:g} s" if isinstance(e, TimeoutError) else repr(e)

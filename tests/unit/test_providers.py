@@ -11,7 +11,14 @@ import pytest
 from conftest import WordHashEmbedder, make_corpus
 from embed_server import EmbeddingServer
 
-from leann_engine import LeannBuilder, LeannIndex, LeannSearcher, OllamaEmbedder, OpenAIEmbedder, ProviderError
+from leann_engine import (
+    LeannBuilder,
+    LeannIndex,
+    LeannSearcher,
+    OllamaEmbedder,
+    OpenAIEmbedder,
+    ProviderError,
+)
 
 FAST = {"backoff": 0.01}
 
