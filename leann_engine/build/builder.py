@@ -6,13 +6,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from leann_engine.build.passages import embed_all, prepare_passages
-from leann_engine.build.pipeline import prepare_target, read_previous, write_index
-from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.build.passages import prepare_passages
+from leann_engine.build.pipeline import Passages, build_generation, prepare_target
+from leann_engine.embed.base import Embedder
 from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
 from leann_engine.index import LeannIndex
 from leann_engine.params import BuildParams, check_int
-from leann_engine.store.lock import write_lock
 
 BACKENDS: tuple[str, ...] = ("hnsw",)
 
@@ -168,24 +167,16 @@ class LeannBuilder:
         path = Path(index_path)
         ids = self._resolved_ids()
         dim = self._dimension()
-        vectors = to_metric_space(
-            embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress), self.params.metric
+        prepare_target(path)
+        build_generation(
+            Passages(ids, self._texts, self._metas),
+            self.embedder,
+            self.params,
+            path=path,
+            dimension=dim,
+            show_progress=self.show_progress,
+            embedding=self.embedding_section,
         )
-        prepare_target(path)  # the folder must exist before its lock file can
-        with write_lock(path):
-            write_index(
-                path,
-                ids=ids,
-                texts=self._texts,
-                metas=self._metas,
-                vectors=vectors,
-                embedding_model=self.embedder.name,
-                dimension=dim,
-                params=self.params,
-                previous=read_previous(path),
-                embedder=self.embedder,
-                embedding=self.embedding_section,
-            )
         return str(path)
 
     def update_index(self, index_path: str | Path) -> str:

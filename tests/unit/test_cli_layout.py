@@ -18,7 +18,8 @@ CLI_FILES = sorted((ROOT / "leann_cli").rglob("*.py"))
 SCRIPTS = sorted((ROOT / "examples").glob("*.py")) + sorted((ROOT / "benchmarks").glob("*.py"))
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 # Benchmarks of engine internals that no public call exposes (benchmarks/README.md says which).
-INTERNAL_BENCHMARKS = {"bench_pruning.py", "bench_hybrid.py"}
+# These measure internals no public call exposes (graph encodings, postings, lock hold times).
+INTERNAL_BENCHMARKS = {"bench_pruning.py", "bench_hybrid.py", "bench_updates.py"}
 PUBLIC = {
     "leann_engine": set(leann_engine.__all__),
     "leann_cli": set(leann_cli.__all__),
