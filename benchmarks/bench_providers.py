@@ -14,19 +14,28 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from embed_server import EmbeddingServer  # noqa: E402
+from benchmarks.corpus import load_corpus
+from benchmarks.embed_cache import cached_embeddings
+from leann_engine import LeannBuilder, LeannSearcher, SentenceTransformerEmbedder
 
-from benchmarks.corpus import load_corpus  # noqa: E402
-from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from leann_engine import LeannBuilder, LeannSearcher, SentenceTransformerEmbedder  # noqa: E402
+
+def _load_test_server():
+    # The tests' 127.0.0.1 servers (tests/ is not a package): loaded from its file.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("embed_server", Path(__file__).resolve().parents[1] / "tests" / "embed_server.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.EmbeddingServer
+
+
+EmbeddingServer = _load_test_server()
 
 
 class Lookup:
