@@ -229,12 +229,15 @@ def apply_to_index(
     full: bool,
     embedding: Any = None,
     show_progress: bool = False,
+    api_key: str | None = None,
 ) -> None:
     """Write a new index from ``chunks`` (``full``), or add them and delete ``stale`` in place."""
     if full:
         report.full_rebuild = True
         builder = LeannBuilder(
             embedding_model=embedding if embedding is not None else options.embedding_model,
+            embedding_mode="sentence-transformers" if embedding is not None else options.embedding_mode,
+            embedding_options=options.embedding_options(api_key),
             show_progress=show_progress,
             **options.engine_options(),
         )
@@ -245,7 +248,8 @@ def apply_to_index(
         return
     if not chunks.texts and not stale:
         return
-    index = LeannIndex(engine, embedding, show_progress=show_progress)
+    runtime = {"api_key": api_key} if api_key else None
+    index = LeannIndex(engine, embedding, show_progress=show_progress, embedding_options=runtime)
     try:
         if chunks.texts:
             index.add_texts(chunks.texts, chunks.metas, chunks.ids)
@@ -256,11 +260,17 @@ def apply_to_index(
         index.close()
 
 
+# The model a provider build uses when --embedding-model is not given.
+PROVIDER_DEFAULT_MODELS = {"openai": "text-embedding-3-small", "ollama": "nomic-embed-text"}
+
+
 def _resolve_model(options: BuildOptions, embedding: Any) -> BuildOptions:
     if options.embedding_model is not None:
         return options
     if embedding is not None:
         return replace(options, embedding_model=str(getattr(embedding, "name", "custom")))
+    if options.embedding_mode in PROVIDER_DEFAULT_MODELS:
+        return replace(options, embedding_model=PROVIDER_DEFAULT_MODELS[options.embedding_mode])
     return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
 
 
@@ -274,6 +284,7 @@ def build_from_docs(
     base: str | Path | None = None,
     show_progress: bool = False,
     log: Callable[[str], None] | None = None,
+    api_key: str | None = None,
 ) -> BuildReport:
     """Build or update the index in ``index_folder`` from the documents under ``docs``.
 
@@ -288,6 +299,8 @@ def build_from_docs(
         base: the folder source paths are relative to (default: the current one).
         show_progress: progress bars on stderr.
         log: called with warnings (unreadable files); default: ignored, they are in the report.
+        api_key: the OpenAI-compatible server's key for this run (default ``OPENAI_API_KEY``);
+            never written to the index or ``sources.json``.
     """
     t0 = time.perf_counter()
     if not docs:
@@ -316,7 +329,15 @@ def build_from_docs(
             "no documents to index under " + ", ".join(str(r) for r in roots) + _skip_hint(report.skipped)
         )
     apply_to_index(
-        engine, chunks, stale, options, report, full=plan.full, embedding=embedding, show_progress=show_progress
+        engine,
+        chunks,
+        stale,
+        options,
+        report,
+        full=plan.full,
+        embedding=embedding,
+        show_progress=show_progress,
+        api_key=api_key,
     )
     record = SourcesRecord([str(r) for r in roots], str(base_path), options.to_record(), plan.record)
     if plan.full or chunks.texts or stale or previous is None or previous.to_json() != record.to_json():
