@@ -24,6 +24,14 @@ from .ingest.discover import normalize_file_types
 
 _ENGINE = BuildParams()
 _CHUNKING = ("chunk_size", "chunk_overlap", "code_chunk_size")
+# Where the embeddings come from (recorded; an API key never is).
+_PROVIDER = (
+    "embedding_mode",
+    "embedding_api_base",
+    "embedding_host",
+    "embedding_prompt_template",
+    "query_prompt_template",
+)
 
 
 @dataclass
@@ -39,8 +47,19 @@ class BuildOptions:
     graph_degree: int = _ENGINE.graph_degree
     build_complexity: int = _ENGINE.build_complexity
     is_recompute: bool = _ENGINE.is_recompute
+    embedding_mode: str = "sentence-transformers"
+    embedding_api_base: str | None = None
+    embedding_host: str | None = None
+    embedding_prompt_template: str | None = None
+    query_prompt_template: str | None = None
 
     def __post_init__(self) -> None:
+        from leann_engine import EMBEDDING_MODES
+
+        if self.embedding_mode not in EMBEDDING_MODES:
+            raise ValueError(
+                f"embedding_mode must be one of {', '.join(EMBEDDING_MODES)}, got {self.embedding_mode!r}"
+            )
         self.file_types = normalize_file_types(self.file_types)
         check_chunk_size("chunk_size", self.chunk_size)
         check_chunk_size("code_chunk_size", self.code_chunk_size)
@@ -73,7 +92,26 @@ class BuildOptions:
             **self.chunking_key(),
             "embedding_model": self.embedding_model,
             "is_recompute": self.is_recompute,
+            "embedding_mode": self.embedding_mode,
+            "embedding_prompt_template": self.embedding_prompt_template or "",
+            "query_prompt_template": self.query_prompt_template or "",
         }
+
+    def embedding_options(self, api_key: str | None = None) -> dict[str, Any]:
+        """``LeannBuilder``'s ``embedding_options``: server, templates and ``api_key`` (given per
+        run, never recorded)."""
+        opts: dict[str, Any] = {}
+        if self.embedding_mode == "openai" and self.embedding_api_base:
+            opts["base_url"] = self.embedding_api_base
+        if self.embedding_mode == "ollama" and self.embedding_host:
+            opts["host"] = self.embedding_host
+        if self.embedding_mode == "openai" and api_key:
+            opts["api_key"] = api_key
+        if self.embedding_prompt_template is not None:
+            opts["embedding_prompt_template"] = self.embedding_prompt_template
+        if self.query_prompt_template is not None:
+            opts["query_prompt_template"] = self.query_prompt_template
+        return opts
 
     def engine_options(self) -> dict[str, Any]:
         """The options ``LeannBuilder`` takes."""
@@ -91,6 +129,8 @@ class BuildOptions:
             "file_types": list(self.file_types) if self.file_types else None,
             "include_hidden": self.include_hidden,
             **self.engine_options(),
+            # Only what differs from in-process sentence-transformers, so older records stay as they were.
+            **{k: getattr(self, k) for k in _PROVIDER if getattr(self, k) not in (None, "sentence-transformers")},
         }
 
     @staticmethod
@@ -104,7 +144,7 @@ class BuildOptions:
         model = record.get("embedding_model", chunking.get("embedding_model"))
         if model is not None:
             values["embedding_model"] = model
-        for key in ("file_types", "include_hidden", "graph_degree", "build_complexity", "is_recompute"):
+        for key in ("file_types", "include_hidden", "graph_degree", "build_complexity", "is_recompute", *_PROVIDER):
             if record.get(key) is not None:
                 values[key] = record[key]
         return values

@@ -9,39 +9,27 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
 import numpy as np
-from leann_engine.hybrid.calibrate import MIN_PASSAGES
-from leann_engine.hybrid.calibrate import probe_dense
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import make_embedder
-from leann_engine.embed.base import to_metric_space
-from leann_engine.filters import MetadataFilters
-from leann_engine.store.usage import DiskUsage
-from leann_engine.params import BuildParams
-from leann_engine.params import CompactionPolicy
-from leann_engine.params import check_number
-from leann_engine.types import SearchResult
-from leann_engine.types import SearchResults
-from leann_engine.types import SearchStats
-from leann_engine.search.searcher import LeannSearcher
-from leann_engine.store.snapshot import Snapshot
-from leann_engine.store.io import EMBEDDING_DTYPE
-from leann_engine.store.manifest import MANIFEST
-from leann_engine.store.manifest import commit_manifest
-from leann_engine.store.io import crc_of
-from leann_engine.store.records import encode_records
-from leann_engine.store.io import gen_name
-from leann_engine.store.io import write_file
-from leann_engine.store.lock import write_lock
-from leann_engine.build.passages import embed_all
-from leann_engine.build.passages import prepare_passages
+
 from leann_engine.build.commit import GenerationChanged
-from leann_engine.build.merge import can_merge
-from leann_engine.build.merge import merge_generation
-from leann_engine.build.pipeline import Passages
-from leann_engine.build.pipeline import build_generation
-from leann_engine.build.pipeline import prepare_target
+from leann_engine.build.merge import can_merge, merge_generation
+from leann_engine.build.passages import embed_all, prepare_passages
+from leann_engine.build.pipeline import Passages, build_generation, prepare_target
+from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.embed.providers import resolve_embedder, split_templates
+from leann_engine.filters import MetadataFilters
+from leann_engine.hybrid.calibrate import MIN_PASSAGES, probe_dense
+from leann_engine.params import BuildParams, CompactionPolicy, check_number
 from leann_engine.search.dense import vectors_for
+from leann_engine.search.searcher import LeannSearcher
+from leann_engine.store.io import EMBEDDING_DTYPE, crc_of, gen_name, write_file
+from leann_engine.store.lock import write_lock
+from leann_engine.store.manifest import MANIFEST, commit_manifest
+from leann_engine.store.records import encode_records
+from leann_engine.store.snapshot import Snapshot
+from leann_engine.store.usage import DiskUsage
+from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 
 def _append_committed(path: Path, committed: int, data: bytes) -> None:
@@ -92,7 +80,7 @@ class LeannIndex:
         **search_defaults: Any,
     ) -> None:
         """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``, ``params``,
-        ``embedding_cache_mb``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
+        ``embedding_cache_mb``, ``embedding_options``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
         ``compact_ratio`` and ``compact_min_rows`` are the older names of ``policy``'s fields."""
         check_number("lock_timeout", lock_timeout, 0.0)
         old = {"enabled": auto_compact, "ratio": compact_ratio, "min_rows": compact_min_rows}
@@ -112,13 +100,16 @@ class LeannIndex:
         *,
         exist_ok: bool = False,
         build_options: dict[str, Any] | BuildParams | None = None,
+        embedding_mode: str = "sentence-transformers",
+        embedding_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> LeannIndex:
         """Create an empty index at ``index_path`` and open it.
 
         ``build_options`` (:class:`~leann_engine.BuildParams` or a dict of its fields) are used
-        now and by every compaction; ``kwargs`` go to :class:`LeannIndex`. An existing index is
-        opened when ``exist_ok`` is true.
+        now and by every compaction; ``embedding_mode``/``embedding_options`` are
+        :class:`~leann_engine.LeannBuilder`'s (templates included); ``kwargs`` go to
+        :class:`LeannIndex`. An existing index is opened when ``exist_ok`` is true.
         """
         path = Path(index_path)
         if (path / MANIFEST).exists():
@@ -127,7 +118,8 @@ class LeannIndex:
             return cls(path, None if isinstance(embedding_model, str) else embedding_model, **kwargs)
         opts = build_options.to_dict() if isinstance(build_options, BuildParams) else dict(build_options or {})
         params = BuildParams.from_options(**opts)
-        embedder = make_embedder(embedding_model)
+        provider_opts, passage_t, query_t = split_templates(embedding_options)
+        embedder, section = resolve_embedder(embedding_mode, embedding_model, provider_opts, passage_t, query_t)
         dim = int(embedder.dimension)
         prepare_target(path)
         build_generation(
@@ -138,6 +130,7 @@ class LeannIndex:
             vectors=np.zeros((0, dim), dtype=np.float32),
             embedding_model=embedder.name,
             dimension=dim,
+            embedding=section,
         )
         return cls(path, embedder, **kwargs)
 

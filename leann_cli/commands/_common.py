@@ -97,9 +97,24 @@ def use_daemon(args: argparse.Namespace) -> bool:
     return daemon.supported()
 
 
+def provider_of(path: Path) -> str | None:
+    """The embedding provider an index reconnects to (``"openai"``/``"ollama"``), else None."""
+    from leann_engine import LeannError, index_info
+
+    try:
+        mode = index_info(path).embedding_mode
+    except (OSError, ValueError, LeannError):
+        return None
+    return mode if mode in ("openai", "ollama") else None
+
+
 def searcher(args: argparse.Namespace, path: Path) -> Any:
-    """The warm daemon's searcher for ``path`` (started on demand), else one in this process."""
-    if use_daemon(args):
+    """The warm daemon's searcher for ``path`` (started on demand), else one in this process.
+
+    An index built through a provider is searched in this process: there is no local model to
+    keep warm, and the key is read from this process's environment, not the daemon's.
+    """
+    if use_daemon(args) and provider_of(path) is None:
         from .. import daemon
 
         try:

@@ -45,8 +45,11 @@ def add_parsers(sub: Subparsers) -> None:
         help=f"largest code chunk in characters (default {DEFAULT_CODE_CHUNK_SIZE})",
     )
     p.add_argument(
-        "--embedding-model", help=f"sentence-transformers name or local folder (default {DEFAULT_MODEL})"
+        "--embedding-model",
+        help=f"sentence-transformers name or local folder (default {DEFAULT_MODEL}), or the provider's "
+        "model name with --embedding-mode (default text-embedding-3-small / nomic-embed-text)",
     )
+    add_provider_options(p)
     p.add_argument(
         "--graph-degree", type=positive, help=f"most neighbours a hub node keeps (default {engine.graph_degree})"
     )
@@ -69,6 +72,42 @@ def add_parsers(sub: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def add_provider_options(p: argparse.ArgumentParser) -> None:
+    """Where embeddings come from: an OpenAI-compatible or Ollama server, and prompt templates."""
+    from leann_engine import EMBEDDING_MODES
+
+    p.add_argument(
+        "--embedding-mode",
+        choices=EMBEDDING_MODES,
+        help="where embeddings come from: in-process sentence-transformers (default), an "
+        "OpenAI-compatible server (openai) or Ollama (ollama); searches reconnect to it",
+    )
+    p.add_argument(
+        "--embedding-api-base",
+        metavar="URL",
+        help="OpenAI-compatible base URL, e.g. http://localhost:1234/v1 (default $OPENAI_BASE_URL or OpenAI's)",
+    )
+    p.add_argument(
+        "--embedding-api-key",
+        metavar="KEY",
+        help="API key for --embedding-mode openai (default $OPENAI_API_KEY); used for this run only, "
+        "never stored: searches read $OPENAI_API_KEY",
+    )
+    p.add_argument(
+        "--embedding-host", metavar="URL", help="Ollama host (default $OLLAMA_HOST or http://localhost:11434)"
+    )
+    p.add_argument(
+        "--embedding-prompt-template",
+        metavar="TEXT",
+        help='text put before every passage, e.g. "passage: " for e5 models (recorded in the index)',
+    )
+    p.add_argument(
+        "--query-prompt-template",
+        metavar="TEXT",
+        help='text put before every query, e.g. "query: " for e5 models (recorded in the index)',
+    )
+
+
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The build options given on the command line; None for those not given."""
     return {
@@ -81,6 +120,11 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
         "graph_degree": args.graph_degree,
         "build_complexity": args.build_complexity,
         "is_recompute": False if args.no_recompute else None,
+        "embedding_mode": args.embedding_mode,
+        "embedding_api_base": args.embedding_api_base,
+        "embedding_host": args.embedding_host,
+        "embedding_prompt_template": args.embedding_prompt_template,
+        "query_prompt_template": args.query_prompt_template,
     }
 
 
@@ -102,14 +146,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise CliError(str(e)) from e
     quiet_libraries()
+    # The daemon keeps a local model warm; a provider's model lives on its server.
+    local = options.embedding_mode == "sentence-transformers"
     report = build_from_docs(
         folder,
         docs,
         options,
         force=args.force,
-        embedding=daemon_embedder(args, options.embedding_model),
+        embedding=daemon_embedder(args, options.embedding_model) if local else None,
         show_progress=sys.stderr.isatty(),
         log=warn,
+        api_key=args.embedding_api_key,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))

@@ -8,7 +8,7 @@ import sys
 
 from .._extras import quiet_libraries
 from ..indexes import INDEXES_DIR, CliError, base_dir, existing_engine_path, index_dir, list_indexes
-from ._common import Subparsers, daemon_embedder, human, index_name
+from ._common import Subparsers, daemon_embedder, human, index_name, provider_of
 
 
 def add_parsers(sub: Subparsers) -> None:
@@ -87,7 +87,8 @@ def run_reindex(args: argparse.Namespace) -> int:
     from leann_engine import LeannIndex, disk_usage, index_info
 
     before = disk_usage(path).total
-    embedding = daemon_embedder(args, index_info(path).embedding_model)
+    local = provider_of(path) is None
+    embedding = daemon_embedder(args, index_info(path).embedding_model) if local else None
     index = LeannIndex(path, embedding, show_progress=sys.stderr.isatty())
     try:
         index.compact(is_recompute=not args.keep_embeddings)

@@ -6,6 +6,7 @@ import argparse
 import json
 import textwrap
 import time
+from dataclasses import asdict
 from typing import Any
 
 from ..indexes import existing_engine_path
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             "query": args.query,
             "mode": args.mode,
             "took_s": round(took, 4),
+            # What the query cost: passages re-embedded, provider requests and bytes sent.
+            "stats": asdict(results.stats),
             "results": results.to_list(),
         }
         print(json.dumps(out, ensure_ascii=False))

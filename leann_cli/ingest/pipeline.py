@@ -243,12 +243,15 @@ def apply_to_index(
     full: bool,
     embedding: Any = None,
     show_progress: bool = False,
+    api_key: str | None = None,
 ) -> None:
     """Write a new index from ``chunks`` (``full``), or add them and delete ``stale`` in place."""
     if full:
         report.full_rebuild = True
         builder = LeannBuilder(
             embedding_model=embedding if embedding is not None else options.embedding_model,
+            embedding_mode="sentence-transformers" if embedding is not None else options.embedding_mode,
+            embedding_options=options.embedding_options(api_key),
             show_progress=show_progress,
             **options.engine_options(),
         )
@@ -259,7 +262,8 @@ def apply_to_index(
         return
     if not chunks.texts and not stale:
         return
-    index = LeannIndex(engine, embedding, show_progress=show_progress)
+    runtime = {"api_key": api_key} if api_key else None
+    index = LeannIndex(engine, embedding, show_progress=show_progress, embedding_options=runtime)
     try:
         if chunks.texts:
             index.add_texts(chunks.texts, chunks.metas, chunks.ids)
@@ -270,11 +274,17 @@ def apply_to_index(
         index.close()
 
 
+# The model a provider build uses when --embedding-model is not given.
+PROVIDER_DEFAULT_MODELS = {"openai": "text-embedding-3-small", "ollama": "nomic-embed-text"}
+
+
 def _resolve_model(options: BuildOptions, embedding: Any) -> BuildOptions:
     if options.embedding_model is not None:
         return options
     if embedding is not None:
         return replace(options, embedding_model=str(getattr(embedding, "name", "custom")))
+    if options.embedding_mode in PROVIDER_DEFAULT_MODELS:
+        return replace(options, embedding_model=PROVIDER_DEFAULT_MODELS[options.embedding_mode])
     return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
 
 
@@ -289,6 +299,7 @@ def build_from_docs(
     show_progress: bool = False,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    api_key: str | None = None,
 ) -> BuildReport:
     """Build or update the index in ``index_folder`` from the documents under ``docs``.
 
@@ -306,6 +317,8 @@ def build_from_docs(
         progress: called as ``progress(stage, done, total)``: ``"reading"`` with files read of
             those to read, then ``"embedding"`` with chunks embedded and written (0 of n before,
             n of n after).
+        api_key: the OpenAI-compatible server's key for this run (default ``OPENAI_API_KEY``);
+            never written to the index or ``sources.json``.
     """
     t0 = time.perf_counter()
     if not docs:
@@ -336,7 +349,15 @@ def build_from_docs(
     if progress is not None:
         progress("embedding", 0, len(chunks.texts))
     apply_to_index(
-        engine, chunks, stale, options, report, full=plan.full, embedding=embedding, show_progress=show_progress
+        engine,
+        chunks,
+        stale,
+        options,
+        report,
+        full=plan.full,
+        embedding=embedding,
+        show_progress=show_progress,
+        api_key=api_key,
     )
     if progress is not None:
         progress("embedding", len(chunks.texts), len(chunks.texts))

@@ -119,6 +119,9 @@ def base_manifest(
         "counts": {"passages": rows, "base": rows, "delta": 0, "deleted": 0},
     }
     m.update(extra)
+    if "embedding" not in extra and previous and previous.get("embedding"):
+        # The provider and prompt templates (never a key) outlive a compaction.
+        m["embedding"] = previous["embedding"]
     return m
 
 

@@ -231,13 +231,15 @@ def build_generation(
     lock_timeout: float = 60.0,
     locked: bool = False,
     show_progress: bool = False,
+    embedding: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build and commit a complete new generation (base segment, empty delta) of ``passages``.
 
     ``vectors`` (metric space, one per passage) skip the embed arrow; ``calibration`` from an
     earlier generation skips the calibrate arrow. ``expect``: the generation this one replaces
     (a changed index raises :class:`~leann_engine.build.commit.GenerationChanged`); ``None``
-    replaces whatever is there. Returns the committed manifest.
+    replaces whatever is there. ``embedding``: the manifest's provider and prompt-template
+    section (the previous generation's when not given). Returns the committed manifest.
     """
     if vectors is None:
         if embedder is None:
@@ -271,6 +273,8 @@ def build_generation(
         "quantizer": {"error": round(pq[2], 6)} if pq else None,
         "graph_build_s": round(time.perf_counter() - t0, 3),
     }
+    if embedding:
+        extra["embedding"] = embedding
     return commit(
         path, stage, params=params, embedding_model=str(name), dimension=dim, rows=len(passages),
         extra=extra, expect=expect, lock_timeout=lock_timeout, locked=locked,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from leann_cli.settings import BuildOptions
@@ -77,3 +79,24 @@ def test_unknown_override_lists_the_known_options():
 def test_bad_options_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BuildOptions(**kwargs)
+
+
+def test_provider_options_are_recorded_without_a_key_and_kept_by_resolve():
+    given = {
+        "embedding_mode": "openai",
+        "embedding_api_base": "http://127.0.0.1:9/v1",
+        "query_prompt_template": "q: ",
+    }
+    options = BuildOptions.resolve(STORED, given)
+    record = options.to_record()
+    assert {k: record[k] for k in given} == given and "embedding_host" not in record
+    again = BuildOptions.resolve(record, {"graph_degree": 20})
+    assert again.embedding_options("sk-x") == {
+        "base_url": "http://127.0.0.1:9/v1",
+        "api_key": "sk-x",
+        "query_prompt_template": "q: ",
+    }
+    assert "sk-x" not in json.dumps(again.to_record())
+    assert again.rebuild_key() != BuildOptions.resolve(STORED).rebuild_key()
+    with pytest.raises(ValueError, match="embedding_mode must be one of"):
+        BuildOptions(embedding_mode="cohere")
