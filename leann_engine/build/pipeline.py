@@ -22,9 +22,8 @@ from leann_engine.store.codec import encode_varints
 from leann_engine.store.files.graph import encode_graph
 from leann_engine.params import GRAPH_SEED
 from leann_engine.params import BuildParams
-from leann_engine.quant.pq import codebook_size
 from leann_engine.store.files.pq import encode_pq_file
-from leann_engine.quant.pq import train_pq
+from leann_engine.quant.probe import choose_codes
 from leann_engine.store.io import EMBEDDING_DTYPE
 from leann_engine.store.io import crc_of
 from leann_engine.store.records import encode_records
@@ -43,6 +42,10 @@ from leann_engine.store.manifest import MANIFEST
 from leann_engine.store.manifest import OWN_FILE_PREFIXES
 from leann_engine.store.manifest import commit_manifest
 from leann_engine.store.manifest import read_manifest
+
+
+# Fewer rows than this are scored exactly: their codes and codebooks would outweigh them.
+MIN_CODED_ROWS = 32
 
 
 def build_graph(vectors: np.ndarray, params: BuildParams) -> Graph:
@@ -120,13 +123,13 @@ def write_base(
         write_file(
             path / files["embeddings"], np.ascontiguousarray(vectors[order], dtype=EMBEDDING_DTYPE).tobytes()
         )
-    ksub = codebook_size(graph.n)
-    if params.pq_bytes and ksub:
-        # Codes for the two-level search; the file carries its own CRC, like the graph.
+    probe = None
+    if params.pq_bytes and graph.n >= MIN_CODED_ROWS:
+        # Codes for the two-level search, chosen by a probe; the file carries its own CRC.
         ordered = np.ascontiguousarray(vectors[order], dtype=np.float32)
-        pq = train_pq(ordered, min(int(params.pq_bytes), ordered.shape[1]), ksub=ksub, seed=GRAPH_SEED)
+        quant, codes, probe = choose_codes(ordered, max_bytes=int(params.pq_bytes), seed=GRAPH_SEED)
         files["pq"] = gen_name("base", gen, "pq")
-        write_file(path / files["pq"], encode_pq_file(pq, pq.encode(ordered)))
+        write_file(path / files["pq"], encode_pq_file(quant, codes, probe))
     if params.hub_cache_mb > 0 and graph.n:
         rows = hub_rows(graph, params.hub_cache_mb, vectors.shape[1])
         files["hubs"] = gen_name("base", gen, "hubs")
@@ -138,6 +141,8 @@ def write_base(
         "avg_degree": round(graph.n_edges / graph.n, 3) if graph.n else 0.0,
         "upper_levels": [int(lev.nodes.size) for lev in graph.upper],
     }
+    if probe is not None:
+        stats["codes"] = probe["chosen"]
     return files, checksums, stats
 
 
