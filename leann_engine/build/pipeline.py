@@ -5,7 +5,6 @@ embed -> graph -> prune -> order -> codes -> keyword -> calibrate -> commit.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 import numpy as np
@@ -18,15 +17,13 @@ from leann_engine.graph.order import relabel
 from leann_engine.store.files.bm25 import encode_bm25
 from leann_engine.store.files.hubs import encode_hub_file
 from leann_engine.store.files.hubs import hub_rows
-from leann_engine.store.codec import encode_varints
 from leann_engine.store.files.graph import encode_graph
 from leann_engine.params import GRAPH_SEED
 from leann_engine.params import BuildParams
 from leann_engine.store.files.pq import encode_pq_file
 from leann_engine.quant.probe import choose_codes
 from leann_engine.store.io import EMBEDDING_DTYPE
-from leann_engine.store.io import crc_of
-from leann_engine.store.records import encode_records
+from leann_engine.store.files.passages import encode_passages
 from leann_engine.store.io import gen_name
 from leann_engine.store.io import write_file
 from leann_engine.keyword.tokenize import Tokenizer
@@ -102,17 +99,15 @@ def write_base(
         graph = relabel(graph, order)
     files = {
         "graph": gen_name("base", gen, "graph"),
-        "base_data": gen_name("base", gen, "jsonl"),
-        "base_offsets": gen_name("base", gen, "lens"),
-        "base_ids": gen_name("base", gen, "ids.json"),
+        "base_blocks": gen_name("base", gen, "pz"),
+        "base_table": gen_name("base", gen, "pzt"),
     }
     idx = order.tolist()
-    data, offsets = encode_records([ids[i] for i in idx], [texts[i] for i in idx], [metas[i] for i in idx])
+    blocks, table = encode_passages([ids[i] for i in idx], [texts[i] for i in idx], [metas[i] for i in idx])
     write_file(path / files["graph"], encode_graph(graph, compact=compact))
-    write_file(path / files["base_data"], data)
-    # Record lengths as varints (about 2 bytes a passage); readers rebuild the offsets by cumsum.
-    write_file(path / files["base_offsets"], encode_varints(np.diff(offsets)))
-    write_file(path / files["base_ids"], json.dumps([ids[i] for i in idx], ensure_ascii=False).encode())
+    # Each block has its CRC in the table, the table its own: no whole-file checksum needed.
+    write_file(path / files["base_blocks"], blocks)
+    write_file(path / files["base_table"], table)
     if tokenizer is not None:
         files["bm25"] = gen_name("base", gen, "bm25")
         write_file(
@@ -134,7 +129,7 @@ def write_base(
         rows = hub_rows(graph, params.hub_cache_mb, vectors.shape[1])
         files["hubs"] = gen_name("base", gen, "hubs")
         write_file(path / files["hubs"], encode_hub_file(rows, np.asarray(vectors[order[rows]])))
-    checksums = {files[k]: crc_of(path / files[k]) for k in ("base_offsets", "base_ids")}
+    checksums: dict[str, int] = {}
     stats = {
         "rows": graph.n,
         "edges": graph.n_edges,
