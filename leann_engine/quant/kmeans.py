@@ -34,11 +34,14 @@ def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iters: int) -> np.n
     for _ in range(iters):
         # einsum stays on one thread: multi-threaded BLAS on these thin matrices spun for
         # seconds on a busy machine (measured 15x slower at load 8).
-        d = x_sq[:, None] - 2.0 * np.einsum("nd,kd->nk", x, centers) + (centers * centers).sum(axis=1)[None, :]
+        cross = np.einsum("nd,kd->nk", x, centers)
+        d = x_sq[:, None] - 2.0 * cross + (centers * centers).sum(axis=1)[None, :]
         assign = np.argmin(d, axis=1)
         counts = np.bincount(assign, minlength=k)
         # One weighted bincount per dimension: np.add.at took seconds per codebook.
-        sums = np.stack([np.bincount(assign, weights=x[:, j], minlength=k) for j in range(x.shape[1])], axis=1)
+        sums = np.stack(
+            [np.bincount(assign, weights=x[:, j], minlength=k) for j in range(x.shape[1])], axis=1
+        )
         filled = counts > 0
         centers[filled] = sums[filled] / counts[filled, None]
         empty = np.flatnonzero(~filled)

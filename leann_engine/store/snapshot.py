@@ -202,7 +202,16 @@ class Snapshot:
 
 
 _BASE_FILES = (
-    "graph", "base_data", "base_offsets", "base_ids", "base_blocks", "base_table", "embeddings", "bm25", "pq", "hubs"
+    "graph",
+    "base_data",
+    "base_offsets",
+    "base_ids",
+    "base_blocks",
+    "base_table",
+    "embeddings",
+    "bm25",
+    "pq",
+    "hubs",
 )
 
 

@@ -55,7 +55,7 @@ def test_passage_blocks_round_trip_and_compress(tmp_path):
     texts, metas, ids, data, table = _blocks(tmp_path, 700)
     pb = PassageBlocks(table, tmp_path / "b.pzt", tmp_path / "b.pz", 700)
     raw_bytes = sum(len(t.encode()) for t in texts)
-    assert len(data) < 0.5 * raw_bytes  # repetitive corpus: the dictionary pays off
+    assert len(data) < 0.5 * raw_bytes  # repetitive corpus: the dictionary pays off (and is in data)
     for row in (0, 31, 32, 699):
         b = row // pb.block_rows
         lines = pb.block(b, data[pb.offsets[b] : pb.offsets[b + 1]])
@@ -70,6 +70,10 @@ def test_damaged_block_and_table_are_named(tmp_path):
     bad[3] ^= 0x10
     with pytest.raises(IndexFormatError, match=r"b\.pz is corrupt: block 2 \(passages 64\.\.95\)"):
         pb.block(2, bytes(bad))
+    dmg = bytearray(data)
+    dmg[5] ^= 0x08
+    with pytest.raises(IndexFormatError, match="dictionary fails its checksum"):
+        PassageBlocks(table, tmp_path / "b.pzt", tmp_path / "b.pz", 200, head_bytes=bytes(dmg))
     broken = bytearray(table)
     broken[len(table) // 2] ^= 1
     with pytest.raises(IndexFormatError, match="checksum mismatch"):
@@ -108,7 +112,7 @@ def test_probe_picks_the_smallest_code_that_keeps_recall_and_measures_a_margin()
     quant, codes, report = choose_codes(easy, max_bytes=16, seed=3)
     tried = report["tried"]
     assert report["chosen"] in tried and codes.shape[1] == report["chosen"]["bytes"]
-    reaching = [t for t in tried if t["recall"] >= 0.98]
+    reaching = [t for t in tried if t["recall"] >= 0.9]
     if reaching:
         assert report["chosen"]["cost"] == min(t["cost"] for t in reaching)
     else:

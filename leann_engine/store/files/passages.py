@@ -2,11 +2,12 @@
 
 Two files:
 
-* the blocks file: runs of ``BLOCK_ROWS`` records, each block one zstandard frame compressed
-  with a dictionary trained on this index's records, so a read decompresses one small block;
-  a record is the JSON array ``[text, metadata]`` on its own line;
-* the table file, on the shared frame (magic ``LEANNPT1``): the dictionary, each block's byte
-  offset and CRC-32 (a damaged block is named in the error), and the ids.
+* the blocks file: the zstandard dictionary trained on this index's records (it is part of
+  the text's cost, so it lives with the text), then runs of ``BLOCK_ROWS`` records, each block
+  one zstandard frame, so a read decompresses one small block; a record is the JSON array
+  ``[text, metadata]`` on its own line (metadata keys repeat, the dictionary interns them);
+* the table file, on the shared frame (magic ``LEANNPT1``): the CRC-32 of the dictionary, each
+  block's byte offset and CRC-32 (a damaged block is named in the error), and the ids.
 
 Ids cost what they must: ids that are the passages' insertion positions (the builder's
 default) are stored as the permutation the graph order applied, in ``ceil(log2 n)`` bits each;
@@ -102,23 +103,35 @@ def encode_passages(
         except zstandard.ZstdError:
             dict_data = b""  # too little text to learn from: plain blocks
     zdict = zstandard.ZstdCompressionDict(dict_data) if dict_data else None
-    comp = zstandard.ZstdCompressor(level=_LEVEL, dict_data=zdict, write_checksum=False, write_content_size=True)
-    blocks, offsets, crcs = [], [0], []
+    comp = zstandard.ZstdCompressor(
+        level=_LEVEL, dict_data=zdict, write_checksum=False, write_content_size=True
+    )
+    blocks, offsets, crcs = [dict_data], [len(dict_data)], []
     for s in range(0, len(recs), BLOCK_ROWS):
         blk = comp.compress(b"".join(recs[s : s + BLOCK_ROWS]))
         blocks.append(blk)
         offsets.append(offsets[-1] + len(blk))
         crcs.append(zlib.crc32(blk))
     id_head, id_body = encode_ids(ids)
-    header = {"n": len(recs), "block_rows": BLOCK_ROWS, "dict": len(dict_data), "id_bytes": len(id_body), **id_head}
-    parts = [dict_data, np.asarray(offsets, "<u8").tobytes(), np.asarray(crcs, "<u4").tobytes(), id_body]
+    header = {
+        "n": len(recs),
+        "block_rows": BLOCK_ROWS,
+        "dict": len(dict_data),
+        "dict_crc": zlib.crc32(dict_data),
+        "id_bytes": len(id_body),
+        **id_head,
+    }
+    parts = [np.asarray(offsets, "<u8").tobytes(), np.asarray(crcs, "<u4").tobytes(), id_body]
     return b"".join(blocks), frame(MAGIC, VERSION, header, parts)
 
 
 class PassageBlocks:
     """Reader of the blocks file through its table: one block read and decompressed per lookup."""
 
-    def __init__(self, table: bytes, table_path: Path, data_path: Path, n: int) -> None:
+    def __init__(
+        self, table: bytes, table_path: Path, data_path: Path, n: int, head_bytes: bytes | None = None
+    ) -> None:
+        """``head_bytes``: the start of the blocks file (at least the dictionary); read when omitted."""
         head, body = unframe(table, table_path, MAGIC, VERSION, "leann_engine passage table")
         self.data_path = data_path
         try:
@@ -127,16 +140,24 @@ class PassageBlocks:
             self.block_rows = int(head["block_rows"])
             n_blocks = -(-n // self.block_rows)
             d = int(head["dict"])
-            o = d + 8 * (n_blocks + 1)
+            o = 8 * (n_blocks + 1)
             c = o + 4 * n_blocks
             if len(body) != c + int(head["id_bytes"]):
                 raise ValueError("the table's size does not match its header")
-            self.offsets = np.frombuffer(body[d:o], "<u8").astype(np.int64)
+            self.offsets = np.frombuffer(body[:o], "<u8").astype(np.int64)
             self.crcs = np.frombuffer(body[o:c], "<u4")
             self.ids = decode_ids(head, bytes(body[c:]), n)
         except (ValueError, KeyError, TypeError, zstandard.ZstdError) as e:
             raise IndexFormatError(f"{table_path} is corrupt ({e}): rebuild the index") from e
-        zdict = zstandard.ZstdCompressionDict(bytes(body[:d])) if d else None
+        if head_bytes is None:
+            with open(data_path, "rb") as f:
+                head_bytes = f.read(d)
+        dict_data = bytes(head_bytes[:d])
+        if len(dict_data) != d or zlib.crc32(dict_data) != int(head.get("dict_crc", 0)):
+            raise IndexFormatError(
+                f"{data_path} is corrupt: its dictionary fails its checksum; rebuild the index"
+            )
+        zdict = zstandard.ZstdCompressionDict(dict_data) if d else None
         self._dctx = zstandard.ZstdDecompressor(dict_data=zdict)
 
     def block(self, b: int, raw: bytes) -> list[bytes]:
@@ -157,5 +178,7 @@ class PassageBlocks:
             if not isinstance(text, str) or not isinstance(meta, dict):
                 raise ValueError("a record is not [text, metadata]")
         except (ValueError, TypeError) as e:
-            raise IndexFormatError(f"{self.data_path}: passage {row} is corrupt ({e}); rebuild the index") from e
+            raise IndexFormatError(
+                f"{self.data_path}: passage {row} is corrupt ({e}); rebuild the index"
+            ) from e
         return {"id": self.ids[row], "text": text, "metadata": meta}

@@ -26,7 +26,9 @@ MAGIC = b"LEANNPQ1"
 VERSION = 2
 
 
-def encode_pq_file(pq: ProductQuantizer | PackedPQ, codes: np.ndarray, probe: dict[str, Any] | None = None) -> bytes:
+def encode_pq_file(
+    pq: ProductQuantizer | PackedPQ, codes: np.ndarray, probe: dict[str, Any] | None = None
+) -> bytes:
     """Serialise a quantizer and its codes (version 1 for 8-bit PQ, 2 for 4-bit packed)."""
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
     if isinstance(pq, PackedPQ):
@@ -35,7 +37,9 @@ def encode_pq_file(pq: ProductQuantizer | PackedPQ, codes: np.ndarray, probe: di
         version = 2
     else:
         inner, header, version = pq, {}, 1
-    header.update({"dim": inner.dim, "m": inner.m, "ksub": inner.ksub, "dsub": inner.dsub, "n": int(codes.shape[0])})
+    header.update(
+        {"dim": inner.dim, "m": inner.m, "ksub": inner.ksub, "dsub": inner.dsub, "n": int(codes.shape[0])}
+    )
     return frame(MAGIC, version, header, [inner.codebooks.astype("<f2").tobytes(), codes.tobytes()])
 
 
@@ -67,7 +71,9 @@ def decode_pq_file(
     if packed:
         margin = head.get("margin")
         seed = head.get("seed")
-        return PackedPQ(pq, None if seed is None else int(seed), None if margin is None else float(margin)), codes
+        return PackedPQ(
+            pq, None if seed is None else int(seed), None if margin is None else float(margin)
+        ), codes
     return pq, codes
 
 
