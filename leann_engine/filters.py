@@ -16,32 +16,10 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-
 MetadataFilters = Mapping[str, Any]
 
 
 Predicate = Callable[[Mapping[str, Any]], bool]
-
-
-OPERATORS: tuple[str, ...] = (
-    "==",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "in",
-    "not_in",
-    "contains",
-    "contains_any",
-    "contains_all",
-    "starts_with",
-    "ends_with",
-    "text_match",
-    "text_match_insensitive",
-    "exists",
-    "is_empty",
-)
 
 
 _COMBINATORS = ("$and", "$or", "$not")
@@ -65,107 +43,157 @@ def _same(a: Any, b: Any) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
+# A factory takes (key, op, value) with ``value`` already checked against the operator's
+# kind (see _VALUE_CHECKS) and returns the predicate.
+_Factory = Callable[[str, str, Any], Predicate]
+
+
+def _equality(key: str, op: str, value: Any) -> Predicate:
+    want_eq = op == "=="
+
+    def eq(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        return (got is not _MISSING and _same(got, value)) == want_eq
+
+    return eq
+
+
+def _order(key: str, op: str, value: Any) -> Predicate:
+    cmp = _ORDER[op]
+
+    def order(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        return got is not _MISSING and _comparable(got, value) and cmp(got, value)
+
+    return order
+
+
+def _member(key: str, op: str, value: Any) -> Predicate:
+    values = list(value)
+    inside = op == "in"
+
+    def member(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        if got is _MISSING:
+            return not inside
+        return any(_same(got, v) for v in values) == inside
+
+    return member
+
+
+def _contains(key: str, op: str, value: Any) -> Predicate:
+    def contains(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        if isinstance(got, str):
+            return isinstance(value, str) and value in got
+        if isinstance(got, (list, tuple)):
+            return value in got
+        return False
+
+    return contains
+
+
+def _contains_many(key: str, op: str, value: Any) -> Predicate:
+    wanted = list(value)
+    agg = any if op == "contains_any" else all
+
+    def contains_many(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        if isinstance(got, (list, tuple)):
+            return agg(any(_same(g, w) for g in got) for w in wanted)
+        if isinstance(got, str):
+            return agg(isinstance(w, str) and w in got for w in wanted)
+        return False
+
+    return contains_many
+
+
+def _affix(key: str, op: str, value: Any) -> Predicate:
+    method = str.startswith if op == "starts_with" else str.endswith
+
+    def affix(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        return isinstance(got, str) and method(got, value)
+
+    return affix
+
+
+def _text_match(key: str, op: str, value: Any) -> Predicate:
+    fold = op == "text_match_insensitive"
+    needle = value.casefold() if fold else value
+
+    def text_match(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        if not isinstance(got, str):
+            return False
+        return needle in (got.casefold() if fold else got)
+
+    return text_match
+
+
+def _presence(key: str, op: str, value: Any) -> Predicate:
+    check_empty = op == "is_empty"
+
+    def presence(meta: Mapping[str, Any]) -> bool:
+        got = meta.get(key, _MISSING)
+        if check_empty:
+            empty = got is _MISSING or got is None or (isinstance(got, (str, list, tuple, dict)) and not got)
+            return empty == value
+        return (got is not _MISSING) == value
+
+    return presence
+
+
+# The kind of value each operator takes: None when it takes anything.
+_ANY, _SCALAR, _LIST, _STRING, _BOOL = None, "scalar", "list", "string", "bool"
+
+
+# One entry per operator, in the order error messages list them.
+_OPERATOR_TABLE: dict[str, tuple[str | None, _Factory]] = {
+    "==": (_ANY, _equality),
+    "!=": (_ANY, _equality),
+    "<": (_SCALAR, _order),
+    "<=": (_SCALAR, _order),
+    ">": (_SCALAR, _order),
+    ">=": (_SCALAR, _order),
+    "in": (_LIST, _member),
+    "not_in": (_LIST, _member),
+    "contains": (_ANY, _contains),
+    "contains_any": (_LIST, _contains_many),
+    "contains_all": (_LIST, _contains_many),
+    "starts_with": (_STRING, _affix),
+    "ends_with": (_STRING, _affix),
+    "text_match": (_STRING, _text_match),
+    "text_match_insensitive": (_STRING, _text_match),
+    "exists": (_BOOL, _presence),
+    "is_empty": (_BOOL, _presence),
+}
+
+
+OPERATORS: tuple[str, ...] = tuple(_OPERATOR_TABLE)
+
+
+def _check_value(kind: str | None, value: Any, where: str) -> None:
+    """Raise ``ValueError`` unless ``value`` is of the ``kind`` its operator takes."""
+    if kind == _SCALAR and (not isinstance(value, (int, float, str)) or isinstance(value, bool)):
+        raise ValueError(f"{where} needs a number or a string, got {type(value).__name__}")
+    if kind == _LIST and (isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")):
+        raise ValueError(f"{where} needs a list of values, got {type(value).__name__}")
+    if kind == _STRING and not isinstance(value, str):
+        raise ValueError(f"{where} needs a string, got {type(value).__name__}")
+    if kind == _BOOL and not isinstance(value, bool):
+        raise ValueError(f"{where} needs true or false, got {value!r}")
+
+
 def _condition(key: str, op: str, value: Any) -> Predicate:
-    where = f"metadata_filters[{key!r}][{op!r}]"
-    if op in ("==", "!="):
-        want_eq = op == "=="
-
-        def eq(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            return (got is not _MISSING and _same(got, value)) == want_eq
-
-        return eq
-    if op in _ORDER:
-        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
-            raise ValueError(f"{where} needs a number or a string, got {type(value).__name__}")
-        cmp = _ORDER[op]
-
-        def order(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            return got is not _MISSING and _comparable(got, value) and cmp(got, value)
-
-        return order
-    if op in ("in", "not_in"):
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise ValueError(f"{where} needs a list of values, got {type(value).__name__}")
-        values = list(value)
-        inside = op == "in"
-
-        def member(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            if got is _MISSING:
-                return not inside
-            hit = any(_same(got, v) for v in values)
-            return hit == inside
-
-        return member
-    if op == "contains":
-
-        def contains(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            if isinstance(got, str):
-                return isinstance(value, str) and value in got
-            if isinstance(got, (list, tuple)):
-                return value in got
-            return False
-
-        return contains
-    if op in ("contains_any", "contains_all"):
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise ValueError(f"{where} needs a list of values, got {type(value).__name__}")
-        wanted = list(value)
-        agg = any if op == "contains_any" else all
-
-        def contains_many(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            if isinstance(got, (list, tuple)):
-                return agg(any(_same(g, w) for g in got) for w in wanted)
-            if isinstance(got, str):
-                return agg(isinstance(w, str) and w in got for w in wanted)
-            return False
-
-        return contains_many
-    if op in ("text_match", "text_match_insensitive"):
-        if not isinstance(value, str):
-            raise ValueError(f"{where} needs a string, got {type(value).__name__}")
-        fold = op == "text_match_insensitive"
-        needle = value.casefold() if fold else value
-
-        def text_match(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            if not isinstance(got, str):
-                return False
-            return needle in (got.casefold() if fold else got)
-
-        return text_match
-    if op in ("exists", "is_empty"):
-        if not isinstance(value, bool):
-            raise ValueError(f"{where} needs true or false, got {value!r}")
-        check_empty = op == "is_empty"
-
-        def presence(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            if check_empty:
-                empty = (
-                    got is _MISSING or got is None or (isinstance(got, (str, list, tuple, dict)) and not got)
-                )
-                return empty == value
-            return (got is not _MISSING) == value
-
-        return presence
-    if op in ("starts_with", "ends_with"):
-        if not isinstance(value, str):
-            raise ValueError(f"{where} needs a string, got {type(value).__name__}")
-        method = str.startswith if op == "starts_with" else str.endswith
-
-        def affix(meta: Mapping[str, Any]) -> bool:
-            got = meta.get(key, _MISSING)
-            return isinstance(got, str) and method(got, value)
-
-        return affix
-    raise ValueError(
-        f"metadata_filters[{key!r}] uses unknown operator {op!r}; expected one of {', '.join(OPERATORS)}"
-    )
+    entry = _OPERATOR_TABLE.get(op) if isinstance(op, str) else None
+    if entry is None:
+        raise ValueError(
+            f"metadata_filters[{key!r}] uses unknown operator {op!r}; expected one of {', '.join(OPERATORS)}"
+        )
+    kind, factory = entry
+    _check_value(kind, value, f"metadata_filters[{key!r}][{op!r}]")
+    return factory(key, op, value)
 
 
 def _compile(filters: Any, where: str) -> Predicate:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any, ClassVar
-
 
 METRICS: tuple[str, ...] = ("cosine", "mips")
 
@@ -275,9 +273,9 @@ class SearchParams(_Params):
                 f"(dense, keyword, alpha) -> [(row, score), ...], got {self.fusion!r}"
             )
         if self.rerank not in (None, False, True):
-            from leann_engine.hybrid.rerank import make_reranker
+            from leann_engine.hybrid.rerank import check_rerank
 
-            make_reranker(self.rerank if isinstance(self.rerank, (str, Path)) else self.rerank)
+            check_rerank(self.rerank)
         check_int("rerank_top_n", self.rerank_top_n, 1, none_ok=True)
         for name in ("use_grep", "grep_ignore_case", "grep_regex"):
             _check_bool(name, getattr(self, name))

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# One BLAS thread for numpy: test matrices are small, and extra threads only contend for the
+# cores (a 2000x4 by 4x256 product took 20 ms with OpenBLAS's default threads on two loaded
+# cores, 0.3 ms with one).
+threadpool_limits(1, user_api="blas")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,3 +96,20 @@ def sample_chunks() -> tuple[list[str], list[dict]]:
             texts.append(c)
             metas.append({"source": doc.name, "chunk": i})
     return texts, metas
+
+
+@pytest.fixture
+def small_index(tmp_path):
+    """A 60-passage index with an error message, Japanese and Chinese text at rows 10, 20, 30."""
+    from leann_engine import LeannBuilder
+
+    texts, metas = make_corpus(60)
+    texts[10] = "kernel ValueError: shapes (3,4) and (5,6) not aligned in numpy.dot"
+    texts[20] = "storage 機械学習の研究をする ことが 好きです"
+    texts[30] = "search Python 是一种编程语言 banana-crocodile"
+    emb = WordHashEmbedder()
+    b = LeannBuilder(embedding_model=emb)
+    b.add_texts(texts, metas, ids=[f"d{i}" for i in range(len(texts))])
+    path = tmp_path / "idx"
+    b.build_index(path)
+    return path, emb, texts, metas

@@ -9,9 +9,10 @@ replaced by the id of its nearest of ``ksub`` centroids (k-means per subspace), 
 from __future__ import annotations
 
 from dataclasses import dataclass
-import numpy as np
-from leann_engine.quant.kmeans import _kmeans
 
+import numpy as np
+
+from leann_engine.quant.kmeans import kmeans as _kmeans
 
 KSUB = 256
 

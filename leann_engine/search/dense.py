@@ -55,8 +55,12 @@ class Scorer:
         self.lru = lru
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return self.vectors(rows) @ self.query
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """Metric-space embeddings of base ``rows``."""
         if self.stored is not None:
-            return np.asarray(self.stored[rows], dtype=np.float32) @ self.query
+            return np.asarray(self.stored[rows], dtype=np.float32)
         vecs = np.empty((rows.size, self.snap.dimension), dtype=np.float32)
         todo = np.ones(rows.size, dtype=bool)
         hubs = self.snap.hubs
@@ -83,7 +87,7 @@ class Scorer:
             vecs[todo] = fresh
             if self.lru is not None:
                 self.lru.put(need, fresh)
-        return vecs @ self.query
+        return vecs
 
     def approx(self) -> Callable[[np.ndarray], np.ndarray] | None:
         """ADC similarities from the index's PQ codes, or ``None`` when it has no codes."""

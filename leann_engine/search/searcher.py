@@ -8,33 +8,22 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
 import numpy as np
+
+from leann_engine.embed.base import Embedder, embed_checked, make_embedder, to_metric_space
 from leann_engine.embed.lru import EmbeddingLRU
+from leann_engine.filters import MetadataFilters, compile_filter, filter_key
 from leann_engine.hybrid.calibrate import prior_alpha
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import embed_checked
-from leann_engine.embed.base import make_embedder
-from leann_engine.filters import MetadataFilters
-from leann_engine.filters import compile_filter
-from leann_engine.filters import filter_key
-from leann_engine.hybrid.fusion import FusionFn
-from leann_engine.hybrid.fusion import resolve_fusion
-from leann_engine.embed.base import to_metric_space
-from leann_engine.store.usage import DiskUsage
-from leann_engine.store.usage import usage_of
-from leann_engine.params import SEARCH_MODES
-from leann_engine.params import SearchParams
-from leann_engine.hybrid.rerank import ExactReranker
-from leann_engine.hybrid.rerank import Reranker
-from leann_engine.hybrid.rerank import make_reranker
-from leann_engine.types import SearchResult
-from leann_engine.types import SearchResults
-from leann_engine.types import SearchStats
-from leann_engine.store.snapshot import Snapshot
-from leann_engine.store.manifest import manifest_stamp
+from leann_engine.hybrid.fusion import FusionFn, resolve_fusion
+from leann_engine.hybrid.rerank import Candidates, Reranker, make_reranker
+from leann_engine.params import SEARCH_MODES, SearchParams
 from leann_engine.search.dense import Scorer, search_base, search_delta, vectors_for
 from leann_engine.search.stages import grep_stage, keyword_stage
-
+from leann_engine.store.manifest import manifest_stamp
+from leann_engine.store.snapshot import Snapshot
+from leann_engine.store.usage import DiskUsage, usage_of
+from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 DEFAULT_COMPLEXITY = SearchParams.complexity
 
@@ -44,6 +33,8 @@ MODES = SEARCH_MODES
 
 # Candidates each ranking contributes to a hybrid fusion.
 FUSION_DEPTH = 50
+
+
 def _result(rec: dict[str, Any], score: float) -> SearchResult:
     return SearchResult(
         id=rec["id"], score=float(score), text=rec["text"], metadata=rec.get("metadata") or {}
@@ -53,7 +44,9 @@ def _result(rec: dict[str, Any], score: float) -> SearchResult:
 def _check_query(query: str | None, query_embedding: Any, p: SearchParams) -> None:
     if query is None:
         if query_embedding is None or p.mode != "dense" or p.use_grep:
-            raise ValueError("query must be a string (it may be None only with query_embedding in dense mode)")
+            raise ValueError(
+                "query must be a string (it may be None only with query_embedding in dense mode)"
+            )
     elif not isinstance(query, str):
         raise ValueError(f"query must be a string, got {type(query).__name__}")
 
@@ -242,15 +235,14 @@ class LeannSearcher:
             **{k: v for k, v in given.items() if v is not None}
         )
         _check_query(query, query_embedding, p)
-        reranker = self._reranker(p.rerank)
-        n_first = p.top_k if reranker is None else max(p.top_k, p.rerank_top_n or 20)
+        rerank = p.rerank not in (None, False)
+        n_first = max(p.top_k, p.rerank_top_n or 20) if rerank else p.top_k
         predicate = compile_filter(metadata_filters)
         self.refresh()
         snap = self._snap
         stats = SearchStats(mode="grep" if p.use_grep else p.mode)
         t_start = time.perf_counter()
         mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
-        exact: dict[int, float] = {}  # dense scores already known, reused by the exact reranker
         qvec: list[np.ndarray] = []
 
         def query_vector() -> np.ndarray:
@@ -259,13 +251,14 @@ class LeannSearcher:
             return qvec[0]
 
         def dense(k: int) -> list[tuple[int, float]]:
-            found = self._dense(snap, query_vector(), k, p, mask, stats)
-            exact.update(found)
-            return found
+            return self._dense(snap, query_vector(), k, p, mask, stats)
 
         hits = self._first_stage(snap, query or "", mask, n_first, p, dense, stats)
-        if reranker is not None and hits:
-            hits = self._rerank(snap, reranker, hits, query or "", query_vector, exact, stats)
+        if rerank and hits:
+            reranker = self._reranker(
+                p.rerank, query_vector, lambda rows: self._vectors(snap, query_vector(), rows, stats)
+            )
+            hits = self._rerank(snap, reranker, hits, query or "", stats)
         top = hits[: p.top_k]
         records = snap.records([r for r, _ in top])
         results = [_result(rec, s) for (_, s), rec in zip(top, records)]
@@ -306,19 +299,11 @@ class LeannSearcher:
         reranker: Reranker,
         hits: list[tuple[int, float]],
         query: str,
-        query_vector: Callable[[], np.ndarray],
-        exact: dict[int, float],
         stats: SearchStats,
     ) -> list[tuple[int, float]]:
         t = time.perf_counter()
         rows = [r for r, _ in hits]
-        if isinstance(reranker, ExactReranker):
-            missing = [r for r in rows if r not in exact]
-            if missing:
-                exact.update(zip(missing, self._exact_scores(snap, query_vector(), missing, stats).tolist()))
-            scores = [exact[r] for r in rows]
-        else:
-            scores = [float(x) for x in reranker.score(query, snap.texts(rows))]
+        scores = [float(x) for x in reranker.score(query, Candidates(snap.texts(rows), rows))]
         stats.rerank_s = time.perf_counter() - t
         return sorted(zip(rows, scores), key=lambda h: (-h[1], h[0]))
 
@@ -354,25 +339,30 @@ class LeannSearcher:
         found.sort(key=lambda h: -h[0])
         return [(r, s) for s, r in found[:k]]
 
-    def _exact_scores(self, snap: Snapshot, q: np.ndarray, rows: list[int], stats: SearchStats) -> np.ndarray:
+    def _vectors(self, snap: Snapshot, q: np.ndarray, rows: Sequence[int], stats: SearchStats) -> np.ndarray:
+        """Metric-space embeddings of global ``rows``: stored, or from the hub cache and the LRU
+        (which hold what the walk re-embedded), recomputing only the rest."""
         n_base = snap.base.n
-        out = np.empty(len(rows), dtype=np.float32)
+        out = np.empty((len(rows), snap.dimension), dtype=np.float32)
         idx = np.asarray(rows, dtype=np.int64)
         in_base = idx < n_base
         if in_base.any():
             score = Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
-            out[in_base] = score(idx[in_base])
+            out[in_base] = score.vectors(idx[in_base])
         if (~in_base).any():
-            out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base] @ q
+            out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base]
         return out
 
-    def _reranker(self, choice: bool | str | Reranker | None) -> Reranker | None:
-        if choice is None or choice is False:
-            return None
+    def _reranker(
+        self,
+        choice: bool | str | Reranker,
+        query_vector: Callable[[], np.ndarray],
+        vectors_for: Callable[[Sequence[int]], np.ndarray],
+    ) -> Reranker:
         if choice is True:
             default = self.defaults.rerank
             choice = default if isinstance(default, (str, Reranker)) else "exact"
-        return make_reranker(choice)
+        return make_reranker(choice, query_vector=query_vector, vectors_for=vectors_for)
 
     def passage_embeddings(self, ids: Iterable[str]) -> np.ndarray:
         """Embeddings of the given passages (stored ones, or recomputed), one row per id.

@@ -8,13 +8,17 @@ import numpy as np
 import pytest
 from conftest import WordHashEmbedder, make_corpus
 
-from leann_engine import FunctionEmbedder, IndexFormatError, LeannBuilder, LeannIndex, LeannSearcher
-from leann_engine.embed.lru import EmbeddingLRU
-from leann_engine import SentenceTransformerEmbedder
+from leann_engine import (
+    IndexFormatError,
+    LeannBuilder,
+    LeannIndex,
+    LeannSearcher,
+)
+from leann_engine.build.passages import embed_all
 from leann_engine.embed.base import normalize_rows
+from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.quant.pq import adc_scores, codebook_size, train_pq
 from leann_engine.store.files.pq import decode_pq_file, encode_pq_file
-from leann_engine.build.passages import embed_all
 
 
 def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -34,11 +38,16 @@ def exact_top(emb, texts, query, k):
     return [f"p{i}" for i in np.argsort(-(vecs @ q))[:k]]
 
 
+# The smallest index that gets PQ codes by default (codebook_size(1024) is the first > 0), with
+# some room so its codebooks are not the minimum size.
+N_BIG = 1200
+
+
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    """3000 word-hash passages with PQ codes (default) and the same without (graph only)."""
+    """N_BIG word-hash passages with PQ codes (default), without (graph only), and with hubs."""
     emb = WordHashEmbedder()
-    texts, metas = make_corpus(3000, seed=3)
+    texts, metas = make_corpus(N_BIG, seed=3)
     ids = [f"p{i}" for i in range(len(texts))]
     root = tmp_path_factory.mktemp("speed")
     for name, opts in (("pq", {}), ("plain", {"pq_bytes": None}), ("hubs", {"hub_cache_mb": 0.05})):
@@ -179,7 +188,7 @@ def test_codes_file_is_listed_checked_and_rewritten_by_compaction(tmp_path, big)
     chosen = m["graph"]["codes"]
     assert chosen["bytes"] <= 32
     # Packed 4-bit codes and float16 codebooks of 16 centroids per subspace.
-    assert 3000 * chosen["bytes"] <= size < 3000 * chosen["bytes"] + 16 * 32 * 2 + 2000
+    assert N_BIG * chosen["bytes"] <= size < N_BIG * chosen["bytes"] + 16 * 32 * 2 + 2000
     # A damaged codes file is refused at open.
     copy = tmp_path / "copy.leann"
     import shutil
