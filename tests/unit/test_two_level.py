@@ -183,10 +183,10 @@ def test_codes_file_is_listed_checked_and_rewritten_by_compaction(tmp_path, big)
     root, texts = big
     m = manifest(root / "pq.leann")
     name = m["files"]["pq"]
-    assert m["build"]["pq_bytes"] == 32
+    assert m["build"]["pq_bytes"] == 48
     size = (root / "pq.leann" / name).stat().st_size
     chosen = m["graph"]["codes"]
-    assert chosen["bytes"] <= 32
+    assert chosen["bytes"] <= 48
     # Packed 4-bit codes and float16 codebooks of 16 centroids per subspace.
     assert N_BIG * chosen["bytes"] <= size < N_BIG * chosen["bytes"] + 16 * 32 * 2 + 2000
     # A damaged codes file is refused at open.
