@@ -302,6 +302,9 @@ def test_truncated_or_corrupt_files_are_refused(index, embedder, suffix):
     target.write_bytes(bytes(flipped))
     if suffix == ".pz":
         # Blocks are read lazily: the damaged one is named when a search reads it.
+        flipped = bytearray(data)
+        flipped[len(data) - 20] ^= 0x55  # in the last block (the dictionary is checked at open)
+        target.write_bytes(bytes(flipped))
         s = LeannSearcher(path, embedder)
         with pytest.raises(IndexFormatError, match=r"block \d+ .*fails its checksum"):
             list(s._snap.base.all_records())
