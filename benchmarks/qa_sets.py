@@ -17,14 +17,12 @@ import gzip
 import random
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.corpus import CACHE  # noqa: E402
-from leann_engine.chunking import chunk_text  # noqa: E402
+from leann_cli.ingest.chunk import chunk_text  # noqa: E402
 
 
 @dataclass

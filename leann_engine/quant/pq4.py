@@ -47,6 +47,7 @@ class PackedPQ:
     pq: ProductQuantizer
     seed: int | None = None
     margin: float | None = None
+    chosen: dict | None = None  # the build probe's record of this code (not stored in the file)
 
     @property
     def dim(self) -> int:

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from leann_engine.embed.base import Embedder, embed_checked, make_embedder, to_metric_space
+from leann_engine.embed.base import Embedder, embed_checked, to_metric_space
 from leann_engine.embed.lru import EmbeddingLRU
+from leann_engine.embed.providers import embedder_for_index
 from leann_engine.filters import MetadataFilters, compile_filter, filter_key
 from leann_engine.hybrid.calibrate import prior_alpha
 from leann_engine.hybrid.fusion import FusionFn, resolve_fusion
@@ -61,8 +62,11 @@ class LeannSearcher:
             print(r.id, round(r.score, 3), r.text)
         print(searcher.last_stats.recomputed, "passages re-embedded")
 
-    The embedding model named in the index manifest is loaded on first use (once per process);
+    The embedding model named in the index manifest is loaded on first use (once per process),
+    or the index's provider (``embedding_mode`` ``"openai"``/``"ollama"``) is reconnected to,
+    its key taken from ``embedding_options`` or the environment (indexes never store keys);
     ``embedding=`` takes any object with ``name``, ``dimension`` and ``embed(texts)`` instead.
+    The index's prompt templates apply either way.
     ``mode``, ``alpha``, ``fusion`` and ``rerank`` set the defaults of :meth:`search`.
     The searcher follows the index: a commit by a writer (another process included) is picked
     up at the next call.
@@ -75,6 +79,7 @@ class LeannSearcher:
         *,
         enable_warmup: bool = False,
         embedding_cache_mb: float = 16.0,
+        embedding_options: dict[str, Any] | None = None,
         mode: str | None = None,
         alpha: float | None = None,
         fusion: str | FusionFn | None = None,
@@ -90,10 +95,11 @@ class LeannSearcher:
         self._snap = Snapshot(self.path)
         self._stamp = manifest_stamp(self.path)
         self._embedding_arg = embedding
+        self._embedding_options = dict(embedding_options or {})
         self._embedder: Embedder | None = None
         self.last_stats = SearchStats()
         if embedding is not None and not isinstance(embedding, str):
-            self._use_embedder(make_embedder(embedding))
+            self._use_embedder(embedder_for_index(self._snap.manifest, embedding))
         if enable_warmup:
             self.embedder.embed(["warm up"])
 
@@ -111,12 +117,9 @@ class LeannSearcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            arg = (
-                self._embedding_arg
-                if self._embedding_arg is not None
-                else self._snap.manifest["embedding_model"]
+            self._use_embedder(
+                embedder_for_index(self._snap.manifest, self._embedding_arg, self._embedding_options)
             )
-            self._use_embedder(make_embedder(arg))
         assert self._embedder is not None
         return self._embedder
 
@@ -201,7 +204,7 @@ class LeannSearcher:
     # ------------------------------------------------------------------ search
 
     def embed_query(self, query: str) -> np.ndarray:
-        vec = embed_checked(self.embedder, [query], int(self._snap.manifest["dimensions"]))
+        vec = embed_checked(self.embedder, [query], int(self._snap.manifest["dimensions"]), query=True)
         return to_metric_space(vec, self._snap.metric)[0]
 
     def search(
@@ -241,6 +244,7 @@ class LeannSearcher:
         self.refresh()
         snap = self._snap
         stats = SearchStats(mode="grep" if p.use_grep else p.mode)
+        sent = self._provider_counters()
         t_start = time.perf_counter()
         mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
         qvec: list[np.ndarray] = []
@@ -263,8 +267,15 @@ class LeannSearcher:
         records = snap.records([r for r, _ in top])
         results = [_result(rec, s) for (_, s), rec in zip(top, records)]
         stats.graph_s = time.perf_counter() - t_start - stats.model_s
+        after = self._provider_counters()
+        stats.provider_requests, stats.bytes_sent = after[0] - sent[0], after[1] - sent[1]
         self.last_stats = stats
         return SearchResults(results, stats)
+
+    def _provider_counters(self) -> tuple[int, int]:
+        """Requests and bytes the embedder has sent so far (0 for in-process models)."""
+        emb = self._embedder
+        return int(getattr(emb, "requests", 0) or 0), int(getattr(emb, "bytes_sent", 0) or 0)
 
     def _first_stage(
         self,

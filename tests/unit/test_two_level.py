@@ -258,7 +258,8 @@ def test_lru_reuses_embeddings_across_queries(big):
     assert again.stats.cached == first.stats.recomputed
     assert [r.id for r in again] == [r.id for r in first]
     near = s.search("graph walk recall beam", top_k=5)  # a related query shares much of the walk
-    assert near.stats.cached > 0 and near.stats.recomputed < first.stats.recomputed
+    # (Its own stopping point may re-embed more than the first query did: only reuse is checked.)
+    assert near.stats.cached > 0
 
 
 def test_hub_cache_spares_recomputation_and_keeps_results(big):
