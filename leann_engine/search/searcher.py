@@ -41,6 +41,14 @@ def _result(rec: dict[str, Any], score: float) -> SearchResult:
     )
 
 
+class _QueryView:
+    """An embedder seen through its ``embed_query``, for the shape checks of ``embed_checked``."""
+
+    def __init__(self, emb: Embedder) -> None:
+        self.name, self.dimension = emb.name, emb.dimension
+        self.embed = emb.embed_query  # type: ignore[attr-defined]
+
+
 def _check_query(query: str | None, query_embedding: Any, p: SearchParams) -> None:
     if query is None:
         if query_embedding is None or p.mode != "dense" or p.use_grep:
@@ -201,7 +209,14 @@ class LeannSearcher:
     # ------------------------------------------------------------------ search
 
     def embed_query(self, query: str) -> np.ndarray:
-        vec = embed_checked(self.embedder, [query], int(self._snap.manifest["dimensions"]))
+        """The query's vector in metric space; through the embedder's ``embed_query`` when it has
+        one (models such as e5 encode queries and passages differently)."""
+        emb = self.embedder
+        dim = int(self._snap.manifest["dimensions"])
+        if callable(getattr(emb, "embed_query", None)):
+            vec = embed_checked(_QueryView(emb), [query], dim)
+        else:
+            vec = embed_checked(emb, [query], dim)
         return to_metric_space(vec, self._snap.metric)[0]
 
     def search(
