@@ -14,6 +14,7 @@ import numpy as np
 from leann_engine.embed.base import Embedder, embed_checked, make_embedder, to_metric_space
 from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.filters import MetadataFilters, compile_filter, filter_key
+from leann_engine.hybrid.adaptive import query_alpha
 from leann_engine.hybrid.calibrate import prior_alpha
 from leann_engine.hybrid.fusion import FusionFn, resolve_fusion
 from leann_engine.hybrid.rerank import Candidates, Reranker, make_reranker
@@ -303,8 +304,11 @@ class LeannSearcher:
         k_hits = keyword_stage(snap, query, mask, depth, stats)
         if not k_hits or not d_hits:
             a = 1.0 if not k_hits else 0.0
+        elif p.alpha is None:
+            stats.alpha_prior = prior_alpha(snap.manifest.get("calibration"))
+            a = query_alpha(stats.alpha_prior, d_hits, k_hits)
         else:
-            a = prior_alpha(snap.manifest.get("calibration")) if p.alpha is None else float(p.alpha)
+            a = float(p.alpha)
         stats.alpha = a
         return resolve_fusion(p.fusion)(d_hits, k_hits, a)[:n]
 
