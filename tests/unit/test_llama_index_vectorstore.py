@@ -1,134 +1,33 @@
-"""LeannVectorStore with real LlamaIndex objects: pipelines, indexes, retrievers, query engines."""
+"""LeannVectorStore (LlamaIndex) with real LlamaIndex objects and a fake embedding: pipelines, indexes, retrievers, modes."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import os
-import re
-import subprocess
-import sys
-import textwrap
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("llama_index.core")
 
-from llama_index.core import (  # noqa: E402
-    Document,
-    Settings,
-    StorageContext,
-    VectorStoreIndex,
-)
-from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
-from llama_index.core.bridge.pydantic import PrivateAttr  # noqa: E402
+from llama_index.core import Document, Settings, StorageContext, VectorStoreIndex  # noqa: E402
 from llama_index.core.indices.vector_store.retrievers import VectorIndexRetriever  # noqa: E402
-from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline  # noqa: E402
+from llama_index.core.ingestion import DocstoreStrategy  # noqa: E402
 from llama_index.core.llms import MockLLM  # noqa: E402
 from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
 from llama_index.core.schema import MetadataMode, NodeRelationship, RelatedNodeInfo, TextNode  # noqa: E402
 from llama_index.core.storage.docstore import SimpleDocumentStore  # noqa: E402
 from llama_index.core.vector_stores.types import (  # noqa: E402
     BasePydanticVectorStore,
-    FilterCondition,
-    FilterOperator,
     MetadataFilter,
     MetadataFilters,
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from llama_index.core.vector_stores.utils import build_metadata_filter_fn  # noqa: E402
+from llama_index_fakes import WordHashEmbedding, dump, hash_model, make_documents, pipeline_nodes  # noqa: E402
 
-from leann_engine import LeannIndex  # noqa: E402
-from leann_integrations.llama_index import LeannEmbedding, LeannVectorStore  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class WordHashEmbedding(BaseEmbedding):
-    """Deterministic bag-of-words LlamaIndex embedding; records every text it embeds."""
-
-    dim: int = 32
-    salt: str = ""
-    _seen: list = PrivateAttr(default_factory=list)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "WordHashEmbedding"
-
-    def _vec(self, text: str) -> list[float]:
-        self._seen.append(text)
-        out = np.zeros(self.dim)
-        for w in re.findall(r"\w+", text.lower()) or ["<empty>"]:
-            seed = int.from_bytes(hashlib.sha256((self.salt + w).encode()).digest()[:8], "little")
-            out += np.random.default_rng(seed).standard_normal(self.dim)
-        return out.tolist()
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._vec(text)
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._vec(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._vec(query)
-
-
-def hash_model(name: str = "word-hash-32", dim: int = 32) -> WordHashEmbedding:
-    return WordHashEmbedding(model_name=name, dim=dim)
-
-
-TOPICS = {
-    "storage": "The index keeps the graph on disk and compresses neighbour lists with varints.",
-    "search": "A query walks the graph best first and scores the neighbours it visits.",
-    "model": "The transformer encodes each passage into a vector in batches of tokens.",
-    "kernel": "A maintainer reviews each patch before the driver module is merged.",
-    "cooking": "Fry the onion and garlic in a pan, then season with salt and pepper.",
-}
-
-
-def make_documents(n: int = 30) -> list[Document]:
-    names = sorted(TOPICS)
-    docs = []
-    for i in range(n):
-        topic = names[i % len(names)]
-        meta = {
-            "topic": topic,
-            "n": i,
-            "score": round(i / 7, 3),
-            "tags": [topic, f"t{i % 3}"],
-            "path": f"docs/{topic}/{i}.md",
-        }
-        if i % 4 == 0:
-            meta["note"] = "" if i % 8 == 0 else f"Reviewed by Alice #{i}"
-        docs.append(
-            Document(
-                id_=f"doc-{i}",
-                text=f"{TOPICS[topic]} Entry number {i} of the {topic} notes.",
-                metadata=meta,
-                excluded_embed_metadata_keys=["path"],
-            )
-        )
-    return docs
-
-
-def pipeline_nodes(emb, docs, vector_store=None, **kwargs):
-    pipe = IngestionPipeline(
-        transformations=[SentenceSplitter(chunk_size=96, chunk_overlap=0), emb],
-        vector_store=vector_store,
-        **kwargs,
-    )
-    return pipe, pipe.run(documents=docs)
-
-
-def dump(node) -> dict:
-    d = node.model_dump(mode="json")
-    d.pop("embedding", None)
-    return d
+from leann_engine import CompactionPolicy, LeannIndex  # noqa: E402
+from leann_integrations.llama_index import LeannVectorStore  # noqa: E402
 
 
 @pytest.fixture
@@ -139,7 +38,9 @@ def emb() -> WordHashEmbedding:
 @pytest.fixture
 def built(tmp_path, emb):
     """A store filled through an IngestionPipeline, the nodes it got, and an index over it."""
-    store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb)
+    # The engine's compaction policy, passed through: a graph from 16 passages on, so the 30
+    # documents' nodes are searched by walking a graph.
+    store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb, policy=CompactionPolicy(first_graph_at=16))
     _, nodes = pipeline_nodes(emb, make_documents(), vector_store=store)
     index = VectorStoreIndex.from_vector_store(store, embed_model=emb)
     return store, nodes, index
@@ -156,13 +57,6 @@ def test_is_a_llama_index_vector_store(tmp_path, emb):
     assert store.client.count() == 0
 
 
-def test_missing_llama_index_names_the_extra():
-    code = "import sys; sys.modules['llama_index'] = None; import leann_integrations.llama_index"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode != 0
-    assert 'pip install "leann-graph-index[llama-index]"' in out.stderr
-
-
 def test_pipeline_stores_the_embedded_string_and_nodes_round_trip(built):
     store, nodes, _ = built
     assert len(nodes) >= 30 and store.client.count() == len(nodes)
@@ -175,6 +69,22 @@ def test_pipeline_stores_the_embedded_string_and_nodes_round_trip(built):
     assert all(n.ref_doc_id and n.ref_doc_id.startswith("doc-") for n in back)
     # the graph was built from the first batch: nothing but graph and text on disk
     assert store.client.manifest["counts"]["delta"] == 0
+
+
+def test_first_graph_comes_at_the_engine_policy_threshold(tmp_path, emb):
+    store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb)
+    pipeline_nodes(emb, make_documents(30), vector_store=store)
+    # The engine's policy, the same for both adapters: 30 nodes stay in the exactly scanned
+    # delta segment; the graph comes once 32 passages are there (CompactionPolicy.first_graph_at),
+    # built from the vectors the delta holds, without asking the model again.
+    assert store.client.manifest["counts"] == {"base": 0, "delta": 30, "deleted": 0, "passages": 30}
+    extra = [TextNode(id_=f"x{i}", text=f"extra note {i}") for i in range(2)]
+    for n in extra:
+        n.embedding = emb.get_text_embedding(n.get_content(metadata_mode=MetadataMode.EMBED))
+    emb._seen.clear()
+    store.add(extra)
+    assert store.client.manifest["counts"] == {"base": 32, "delta": 0, "deleted": 0, "passages": 32}
+    assert len(emb._seen) == 1  # the spot check of one node's vector, nothing else
 
 
 def test_round_trip_of_text_that_is_not_inside_the_embedded_string(tmp_path, emb):
@@ -220,89 +130,6 @@ def test_query_engine_with_mock_llm(built):
     assert isinstance(response.response, str) and response.response
     assert len(response.source_nodes) == 3
     assert response.source_nodes[0].node.metadata["topic"] == "storage"
-
-
-# ---------------------------------------------------------------------- filters
-
-
-LEAVES = [
-    MetadataFilter(key="topic", value="kernel", operator=FilterOperator.EQ),
-    MetadataFilter(key="topic", value="kernel", operator=FilterOperator.NE),
-    MetadataFilter(key="n", value=20, operator=FilterOperator.GT),
-    MetadataFilter(key="n", value=20, operator=FilterOperator.GTE),
-    MetadataFilter(key="score", value=1.5, operator=FilterOperator.LT),
-    MetadataFilter(key="score", value=1.571, operator=FilterOperator.LTE),
-    MetadataFilter(key="topic", value=["kernel", "model"], operator=FilterOperator.IN),
-    MetadataFilter(key="topic", value=["kernel", "model"], operator=FilterOperator.NIN),
-    MetadataFilter(key="tags", value="t1", operator=FilterOperator.CONTAINS),
-    MetadataFilter(key="tags", value=["t1", "cooking"], operator=FilterOperator.ANY),
-    MetadataFilter(key="tags", value=["t1", "cooking"], operator=FilterOperator.ALL),
-    MetadataFilter(key="path", value="search/", operator=FilterOperator.TEXT_MATCH),
-    MetadataFilter(key="path", value="SEARCH/", operator=FilterOperator.TEXT_MATCH_INSENSITIVE),
-    MetadataFilter(key="note", value=None, operator=FilterOperator.IS_EMPTY),
-    MetadataFilter(key="note", value="Reviewed by Alice #4", operator=FilterOperator.NE),
-]
-
-
-def expected_ids(nodes, filters: MetadataFilters) -> set[str]:
-    meta = {n.node_id: n.metadata for n in nodes}
-    fn = build_metadata_filter_fn(lambda nid: meta[nid], filters)  # LlamaIndex's own semantics
-    return {nid for nid in meta if fn(nid)}
-
-
-@pytest.mark.parametrize("leaf", LEAVES, ids=lambda f: f"{f.operator.name}-{f.key}")
-def test_each_filter_operator_matches_llama_index_semantics(built, leaf):
-    store, nodes, index = built
-    filters = MetadataFilters(filters=[leaf])
-    want = expected_ids(nodes, filters)
-    assert 0 < len(want) < len(nodes)
-    got = index.as_retriever(similarity_top_k=len(nodes), filters=filters).retrieve("graph notes")
-    assert {r.node.node_id for r in got} == want
-    assert {n.node_id for n in store.get_nodes(filters=filters)} == want
-
-
-def test_and_or_not_and_nested_filters(built):
-    store, nodes, index = built
-    f_kernel = MetadataFilter(key="topic", value="kernel")
-    f_model = MetadataFilter(key="topic", value="model")
-    f_big = MetadataFilter(key="n", value=15, operator=FilterOperator.GTE)
-    f_t1 = MetadataFilter(key="tags", value="t1", operator=FilterOperator.CONTAINS)
-    m = {n.node_id: n.metadata for n in nodes}
-    cases = [
-        (MetadataFilters(filters=[f_big, f_t1]), lambda d: d["n"] >= 15 and "t1" in d["tags"]),
-        (
-            MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.OR),
-            lambda d: d["topic"] in ("kernel", "model"),
-        ),
-        (
-            MetadataFilters(
-                filters=[f_big, MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.OR)]
-            ),
-            lambda d: d["n"] >= 15 and d["topic"] in ("kernel", "model"),
-        ),
-        (
-            MetadataFilters(
-                filters=[
-                    MetadataFilters(filters=[f_kernel, f_big]),
-                    MetadataFilters(filters=[f_model, f_t1]),
-                ],
-                condition=FilterCondition.OR,
-            ),
-            lambda d: (
-                (d["topic"] == "kernel" and d["n"] >= 15) or (d["topic"] == "model" and "t1" in d["tags"])
-            ),
-        ),
-        (
-            MetadataFilters(filters=[f_kernel, f_model], condition=FilterCondition.NOT),
-            lambda d: d["topic"] not in ("kernel", "model"),
-        ),
-    ]
-    for filters, pred in cases:
-        want = {nid for nid, d in m.items() if pred(d)}
-        assert 0 < len(want) < len(nodes)
-        got = index.as_retriever(similarity_top_k=len(nodes), filters=filters).retrieve("notes")
-        assert {r.node.node_id for r in got} == want, filters
-        assert {n.node_id for n in store.get_nodes(filters=filters)} == want
 
 
 def test_node_ids_doc_ids_and_vector_store_kwargs(built):
@@ -524,7 +351,7 @@ def test_settings_embed_model_and_model_mismatch(tmp_path):
     finally:
         Settings._embed_model = saved
     with pytest.raises(
-        ValueError, match="built with 'settings-model' but embed_model is 'other'.*strict_model=False"
+        ValueError, match="embed_model 'other' does not fit.*built with 'settings-model'.*strict_model=False"
     ):
         LeannVectorStore(path, embed_model=hash_model("other"))
     with pytest.raises(ValueError, match="gives 16-d vectors.*32-d"):
@@ -547,146 +374,57 @@ def test_settings_embed_model_and_model_mismatch(tmp_path):
         LeannVectorStore(None)
 
 
-# ---------------------------------------------------------------------- persistence
+# ---------------------------------------------------------------------- options
 
 
-CHILD = textwrap.dedent(
-    """
-    import json, sys
-    sys.path.insert(0, {tests!r})
-    from test_llama_index import hash_model, make_documents, dump
-    from llama_index.core import StorageContext, VectorStoreIndex, load_index_from_storage
-    from leann_integrations.llama_index import LeannVectorStore
-
-    emb = hash_model()
-    store = LeannVectorStore.from_persist_dir({persist!r}, embed_model=emb)
-    ctx = StorageContext.from_defaults(persist_dir={persist!r}, vector_store=store)
-    index = load_index_from_storage(ctx, embed_model=emb)
-    out = {{"hash": ctx.docstore.get_document_hash("doc-0"), "refreshed": index.refresh_ref_docs(make_documents())}}
-    direct = VectorStoreIndex.from_vector_store(LeannVectorStore({path!r}, embed_model=emb), embed_model=emb)
-    for q in {queries!r}:
-        a = index.as_retriever(similarity_top_k=4).retrieve(q)
-        b = direct.as_retriever(similarity_top_k=4).retrieve(q)
-        out[q] = [[r.score, dump(r.node)] for r in a]
-        assert [r.node.node_id for r in a] == [r.node.node_id for r in b]
-    out["count"] = store.client.count()
-    print(json.dumps(out))
-    """
-)
+def test_search_defaults_mode_alpha_fusion_rerank_on_new_and_existing_index(tmp_path, emb):
+    path = tmp_path / "opts.leann"
+    store = LeannVectorStore(path, embed_model=emb, mode="hybrid", alpha=0.5, fusion="rrf", rerank=None)
+    VectorStoreIndex(pipeline_nodes(emb, make_documents())[1], storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb)
+    store.query(VectorStoreQuery(query_str="garlic pan", query_embedding=emb.get_query_embedding("garlic pan"), similarity_top_k=3))
+    assert store.client.last_stats.mode == "hybrid" and store.client.last_stats.alpha == 0.5
+    again = LeannVectorStore(path, embed_model=emb, mode="bm25", rerank=True, complexity=32)
+    got = again.query(VectorStoreQuery(query_str="garlic pan", similarity_top_k=3))
+    assert len(got.ids) == 3 and again.client.last_stats.mode == "bm25"
+    with pytest.raises(ValueError, match="mode must be one of"):
+        LeannVectorStore(path, embed_model=emb, mode="sparse")
+    with pytest.raises(ValueError, match="unknown LeannVectorStore option.*graph_degre"):
+        LeannVectorStore(path, embed_model=emb, graph_degre=8)
 
 
-def test_reopen_from_disk_in_a_new_process(tmp_path, emb):
-    path, persist = tmp_path / "li.leann", tmp_path / "storage"
-    store = LeannVectorStore(path, embed_model=emb)
-    ctx = StorageContext.from_defaults(vector_store=store)
-    index = VectorStoreIndex.from_documents(
-        make_documents(),
-        storage_context=ctx,
-        embed_model=emb,
-        transformations=[SentenceSplitter(chunk_size=96, chunk_overlap=0)],
+def test_build_options_on_an_existing_index_must_match_how_it_was_built(tmp_path, emb):
+    path = tmp_path / "b.leann"
+    LeannVectorStore(path, embed_model=emb, graph_degree=16, is_recompute=False).add(
+        [TextNode(id_="a", text="alpha beta")]
     )
-    ctx.persist(persist_dir=str(persist))
-    assert (persist / "default__leann.json").exists() and not (
-        persist / "default__vector_store.json"
-    ).exists()
-    queries = ["graph on disk", "garlic pan", "maintainer patch"]
-    here = {
-        q: [[r.score, dump(r.node)] for r in index.as_retriever(similarity_top_k=4).retrieve(q)]
-        for q in queries
-    }
-    code = CHILD.format(tests=str(ROOT / "tests"), persist=str(persist), path=str(path), queries=queries)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
-    )
-    assert out.returncode == 0, out.stderr
-    there = json.loads(out.stdout.strip().splitlines()[-1])
-    assert there["hash"] == make_documents()[0].hash
-    assert there["refreshed"] == [False] * len(make_documents())  # hashes persisted: nothing re-added
-    assert there["count"] == store.client.count()
-    for q in queries:
-        assert [n for _, n in there[q]] == [n for _, n in here[q]]
-        np.testing.assert_allclose([s for s, _ in there[q]], [s for s, _ in here[q]], atol=1e-6)
+    LeannVectorStore(path, embed_model=emb, graph_degree=16, is_recompute=False)  # the stored values
+    with pytest.raises(ValueError, match=r"option graph_degree=8 differs .* built with graph_degree=16"):
+        LeannVectorStore(path, embed_model=emb, graph_degree=8)
+    with pytest.raises(ValueError, match=r"option is_recompute=True differs"):
+        LeannVectorStore(path, embed_model=emb, is_recompute=True)
 
 
-# ---------------------------------------------------------------------- real model
+def test_get_and_delete_by_filter_use_the_engine_selection(built, monkeypatch):
+    store, nodes, _ = built
+    calls = []
+    select = store.client.select
+    monkeypatch.setattr(store.client, "select", lambda where: calls.append(where) or select(where))
+    monkeypatch.setattr(store.client, "ids", lambda: pytest.fail("no full scan of ids"))
+    kernel = MetadataFilters(filters=[MetadataFilter(key="topic", value="kernel")])
+    got = store.get_nodes(filters=kernel)
+    assert got and {n.metadata["topic"] for n in got} == {"kernel"} and calls[-1] == {"topic": {"==": "kernel"}}
+    some = [nodes[0].node_id, "missing", nodes[3].node_id]
+    assert [n.node_id for n in store.get_nodes(node_ids=some, filters=MetadataFilters(filters=[]))] == some[::2]
+    store.delete("doc-3")
+    assert calls[-1] == {"_leann_ref_doc_id": {"==": "doc-3"}}
+    assert all(n.ref_doc_id != "doc-3" for n in store.get_nodes())
 
 
-@pytest.mark.model
-def test_real_model_on_the_sample_documents_matches_simple_vector_store(tmp_path, real_model):
-    from llama_index.core import SimpleDirectoryReader
-
-    emb = LeannEmbedding()
-    files = [str(ROOT / "examples" / "data" / f) for f in ("sysrq.rst", "admin-guide-readme.rst")]
-    docs = SimpleDirectoryReader(input_files=files).load_data()
-    pipe = IngestionPipeline(transformations=[SentenceSplitter(chunk_size=128, chunk_overlap=0), emb])
-    nodes = pipe.run(documents=docs)
-    assert 40 <= len(nodes) <= 200
-    simple = VectorStoreIndex(nodes, embed_model=emb)
-    store = LeannVectorStore(tmp_path / "docs.leann", embed_model=emb)
-    leann = VectorStoreIndex(
-        nodes, storage_context=StorageContext.from_defaults(vector_store=store), embed_model=emb
-    )
-    assert store.client.manifest["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
-    for q in ["magic SysRq key to reboot the machine", "how many spaces should indentation use?"]:
-        want = simple.as_retriever(similarity_top_k=3).retrieve(q)
-        got = leann.as_retriever(similarity_top_k=3).retrieve(q)
-        assert [r.node.node_id for r in got] == [r.node.node_id for r in want]
-        np.testing.assert_allclose([r.score for r in got], [r.score for r in want], atol=1e-4)
-    top = leann.as_retriever(similarity_top_k=1).retrieve("magic SysRq key to reboot the machine")[0]
-    assert top.node.metadata["file_name"] == "sysrq.rst"
-    # keyword modes on the same store (no recomputation needed)
-    sparse = leann.as_retriever(similarity_top_k=3, vector_store_query_mode="sparse").retrieve("remount")
-    assert sparse and all("remount" in r.node.get_content().lower() for r in sparse)
-    exact = {n.node_id for n in nodes if "read-only" in n.get_content(metadata_mode=MetadataMode.EMBED)}
-    grep = leann.as_retriever(similarity_top_k=50, vector_store_query_mode="text_search").retrieve(
-        "read-only"
-    )
-    assert exact and {r.node.node_id for r in grep} == exact
-    # an index built by the engine's own model opens with the LlamaIndex wrapper of it, and back
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        again = LeannVectorStore(tmp_path / "docs.leann", embed_model=LeannEmbedding("all-MiniLM-L6-v2"))
-    assert again.client.count() == len(nodes)
-
-
-# ---------------------------------------------------------------------- examples
-
-
-@pytest.mark.model
-def test_example_script_runs_both_stores_and_agrees(tmp_path, real_model):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "llama_index_rag.py"),
-            "--out",
-            str(tmp_path),
-            "--query",
-            "magic SysRq key to reboot the machine",  # one question: the notebook asks both
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "same source nodes for every question: True" in out.stdout
-    ratio = float(re.search(r"LEANN / in-memory: ([0-9.]+)", out.stdout).group(1))
-    assert 0 < ratio < 1
-    assert (tmp_path / "in-memory" / "default__vector_store.json").exists()
-    assert (tmp_path / "LEANN" / "default__leann.json").exists()
-    assert LeannIndex(tmp_path / "docs.leann").count() > 50
-
-
-@pytest.mark.model
-def test_example_notebook_executes(real_model):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.read(ROOT / "examples" / "llama_index_rag.ipynb", as_version=4)
-    nbclient.NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "examples")}}
-    ).execute()
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
-    assert "same source nodes for every question: True" in text
-    assert float(re.search(r"LEANN / in-memory: ([0-9.]+)", text).group(1)) < 1
+def test_leann_build_option_names_still_work(tmp_path, emb):
+    path = tmp_path / "alias.leann"
+    store = LeannVectorStore(path, embed_model=emb, M=8, efConstruction=50)
+    store.add([TextNode(id_="a", text="alpha beta")])
+    assert store.client.manifest["build"]["graph_degree"] == 16
+    LeannVectorStore(path, embed_model=emb, M=8)
+    with pytest.raises(ValueError, match=r"option M=4 differs .* built with graph_degree=16"):
+        LeannVectorStore(path, embed_model=emb, M=4)

@@ -1,51 +1,22 @@
-"""LeannVectorStore beyond the standard suite: filters, persistence, MMR, retrievers, real model."""
+"""LeannVectorStore (LangChain) with fake embeddings: contract, embeddings use, MMR, retrievers, modes, options."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
 
 pytest.importorskip("langchain_core", reason='needs the langchain extra: pip install -e ".[langchain]"')
 
-from conftest import ROOT, WordHashEmbedder, make_corpus  # noqa: E402
+from conftest import make_corpus  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
-from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings  # noqa: E402
-from langchain_core.vectorstores import InMemoryVectorStore, VectorStore  # noqa: E402
+from langchain_core.embeddings import DeterministicFakeEmbedding  # noqa: E402
+from langchain_core.vectorstores import VectorStore  # noqa: E402
+from langchain_fakes import WordHashEmbeddings  # noqa: E402
 
-from leann_integrations.langchain import (  # noqa: E402
-    LeannEmbeddings,
-    LeannVectorStore,
-    to_engine_filter,
-)
-
-
-class WordHashEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over the tests' bag-of-words embedder, counting its calls.
-
-    Queries get a different vector from documents when ``query_prefix`` is set, as with
-    asymmetric models, so tests can tell which method the store used.
-    """
-
-    def __init__(self, dimension: int = 32, query_prefix: str = "") -> None:
-        self._emb = WordHashEmbedder(dimension)
-        self.query_prefix = query_prefix
-        self.documents_embedded = 0
-        self.queries_embedded = 0
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.documents_embedded += len(texts)
-        return self._emb.embed(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        self.queries_embedded += 1
-        return self._emb.embed([self.query_prefix + text])[0].tolist()
+from leann_integrations.langchain import LeannVectorStore  # noqa: E402
 
 
 @pytest.fixture
@@ -85,11 +56,15 @@ def test_storage_bytes_account_for_the_whole_folder(store, tmp_path):
     on_disk = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     parts = store.storage_bytes()
     assert parts["total"] == on_disk
-    # Built in one go: no stored vectors and no earlier generation left behind.
-    assert parts["embeddings"] == 0 and parts["previous"] == 0
+    # The engine's policy built the graph from the first batch: no stored vectors are left, and
+    # the generation that held the batch before stays on disk for readers until the next write.
+    assert parts["embeddings"] == 0 and parts["previous"] > 0
     assert parts["text"] > parts["graph"] > 0 and parts["keywords"] > 0
     store.add_texts(["one more passage"], ids=["more"])
-    assert store.storage_bytes()["embeddings"] == 32 * 4  # the new passage's vector, until compaction
+    after = store.storage_bytes()
+    assert after["embeddings"] == 32 * 4  # the new passage's vector, until compaction
+    assert after["previous"] == 0
+    assert after["total"] == sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
 def test_empty_and_never_built_store_returns_nothing(tmp_path):
@@ -217,79 +192,6 @@ def test_store_embeddings_mode_never_re_embeds_passages(tmp_path, corpus):
         LeannVectorStore(emb, store_embeddings=True, is_recompute=True)
 
 
-# ---------------------------------------------------------------------- filters
-
-
-@pytest.mark.parametrize(
-    ("flt", "expect"),
-    [
-        ({"topic": "kernel"}, lambda m: m["topic"] == "kernel"),
-        ({"topic": {"$eq": "kernel"}}, lambda m: m["topic"] == "kernel"),
-        ({"topic": {"$ne": "kernel"}}, lambda m: m["topic"] != "kernel"),
-        ({"n": {"$gt": 290}}, lambda m: m["n"] > 290),
-        ({"n": {"$gte": 290}}, lambda m: m["n"] >= 290),
-        ({"n": {"$lt": 7}}, lambda m: m["n"] < 7),
-        ({"n": {"$lte": 7}}, lambda m: m["n"] <= 7),
-        ({"n": {"$gte": 10, "$lt": 20}}, lambda m: 10 <= m["n"] < 20),
-        ({"topic": {"$in": ["kernel", "model"]}}, lambda m: m["topic"] in ("kernel", "model")),
-        ({"topic": {"$nin": ["kernel", "model"]}}, lambda m: m["topic"] not in ("kernel", "model")),
-        ({"even": True, "topic": "search"}, lambda m: m["even"] and m["topic"] == "search"),
-        (
-            {"n": {"$exists": True}, "nokey": {"$exists": False}, "topic": "model"},
-            lambda m: m["topic"] == "model",
-        ),
-        (
-            {"$and": [{"topic": "search"}, {"n": {"$lt": 100}}]},
-            lambda m: m["topic"] == "search" and m["n"] < 100,
-        ),
-        (
-            {"$or": [{"topic": "search"}, {"n": {"$lt": 5}}]},
-            lambda m: m["topic"] == "search" or m["n"] < 5,
-        ),
-        (
-            {"even": False, "$or": [{"n": {"$lt": 30}}, {"$and": [{"topic": "model"}, {"n": {"$gt": 250}}]}]},
-            lambda m: not m["even"] and (m["n"] < 30 or (m["topic"] == "model" and m["n"] > 250)),
-        ),
-    ],
-)
-def test_filters_are_applied_before_the_top_k(store, corpus, flt, expect):
-    _, metas, ids = corpus
-    matching = {i for i, m in zip(ids, metas) if expect(m)}
-    assert matching, "the case must match something"
-    k = 8
-    got = store.similarity_search("graph index query score", k=k, filter=flt)
-    assert set(ids_of(got)) <= matching
-    assert len(got) == min(k, len(matching))  # a full page whenever that many match
-    mmr = store.max_marginal_relevance_search("graph index query score", k=k, fetch_k=20, filter=flt)
-    assert set(ids_of(mmr)) <= matching and len(mmr) == min(k, len(matching))
-
-
-def test_filter_translation_and_errors():
-    assert to_engine_filter({"a": 1, "b": {"$in": (1, 2)}}) == {"a": {"==": 1}, "b": {"in": [1, 2]}}
-    assert to_engine_filter(None) is None
-    with pytest.raises(ValueError, match=r"unsupported operator '\$regex'.*\$eq"):
-        to_engine_filter({"a": {"$regex": "x"}})
-    with pytest.raises(ValueError, match=r"unsupported operator '\$not'"):
-        to_engine_filter({"$not": {"a": 1}})
-    with pytest.raises(ValueError, match=r"\$in.*needs a list"):
-        to_engine_filter({"a": {"$in": "abc"}})
-    with pytest.raises(ValueError, match=r"\$or.*non-empty list"):
-        to_engine_filter({"$or": []})
-    with pytest.raises(ValueError, match=r"\$exists.*true or false"):
-        to_engine_filter({"a": {"$exists": 1}})
-    with pytest.raises(ValueError, match="empty condition"):
-        to_engine_filter({"a": {}})
-    with pytest.raises(ValueError, match="function cannot be applied"):
-        to_engine_filter(lambda doc: True)
-
-
-def test_bad_filter_through_the_store_and_retriever_raises(store):
-    with pytest.raises(ValueError, match="unsupported operator"):
-        store.similarity_search("x", filter={"n": {"$between": [1, 2]}})
-    with pytest.raises(ValueError, match="unsupported operator"):
-        store.as_retriever(search_kwargs={"filter": {"n": {"$like": "1%"}}}).invoke("x")
-
-
 # ---------------------------------------------------------------------- MMR and retrievers
 
 
@@ -349,9 +251,12 @@ def test_by_vector_search_checks_the_dimension(store):
     assert ids_of(store.similarity_search_by_vector(vec, k=3)) == ids_of(
         store.similarity_search("recipe onion garlic pan", k=3)
     )
-    with pytest.raises(ValueError, match="expected 32"):
+    # The engine checks the vector (once): the message names its size.
+    with pytest.raises(ValueError, match="query_embedding must be 32 finite numbers"):
         store.similarity_search_by_vector([1.0, 2.0], k=3)
-    with pytest.raises(ValueError, match="embedding must be a list of 32 floats"):
+    with pytest.raises(ValueError, match="query_embedding must be 32 finite numbers"):
+        store.similarity_search_by_vector([float("nan")] * 32, k=3)
+    with pytest.raises(ValueError, match="query_embedding must be a sequence of 32 numbers"):
         store.max_marginal_relevance_search_by_vector(["a", "b"], k=3)
 
 
@@ -391,41 +296,6 @@ def test_from_documents_persists_and_reopens_in_this_process(tmp_path):
     assert second.get_by_ids(["x0"]) == []
 
 
-_CHILD = textwrap.dedent(
-    """
-    import sys
-    from langchain_core.embeddings import DeterministicFakeEmbedding
-    from leann_integrations.langchain import LeannVectorStore
-
-    store = LeannVectorStore(DeterministicFakeEmbedding(size=6), index_path=sys.argv[1])
-    if sys.argv[2] == "write":
-        store.add_texts(["written by the child"], [{"by": "child"}], ids=["child"])
-    else:
-        docs = store.similarity_search(sys.argv[3], k=1)
-        print(docs[0].id, docs[0].metadata)
-    """
-)
-
-
-def _child(*args: str) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, *args], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
-
-
-def test_persistence_across_processes(tmp_path):
-    path = tmp_path / "shared.leann"
-    store = LeannVectorStore(DeterministicFakeEmbedding(size=6), index_path=path)
-    assert store.similarity_search("anything") == []
-    _child(str(path), "write")  # another process creates the index this store has not seen
-    assert store.get_by_ids(["child"])[0].metadata == {"by": "child"}
-    store.add_texts(["written by the parent"], [{"by": "parent", "n": 1}], ids=["parent"])
-    assert _child(str(path), "read", "written by the parent") == "parent {'by': 'parent', 'n': 1}"
-
-
 def test_temporary_store_is_removed_on_close():
     store = LeannVectorStore(DeterministicFakeEmbedding(size=6))
     store.add_texts(["temp"])
@@ -445,47 +315,6 @@ def test_bad_options_are_rejected():
         LeannVectorStore(object())
     with pytest.raises(ValueError, match="metadatas has 1 entries for 2 texts"):
         LeannVectorStore(emb).add_texts(["a", "b"], [{}])
-
-
-def test_missing_extra_names_it():
-    code = "import sys; sys.modules['langchain_core'] = None\nimport leann_integrations.langchain"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    assert out.returncode != 0
-    assert 'pip install "leann-graph-index[langchain]"' in out.stderr
-
-
-# ---------------------------------------------------------------------- real model
-
-
-@pytest.mark.model
-def test_real_model_through_langchain_embeddings(tmp_path, real_model, sample_chunks):
-    texts, metas = sample_chunks
-    # sysrq.rst and the start of the admin guide: ~76 chunks keep the model time to seconds.
-    keep = [
-        i
-        for i, m in enumerate(metas)
-        if m["source"] == "sysrq.rst" or (m["source"] == "admin-guide-readme.rst" and m["chunk"] < 10)
-    ]
-    texts, metas = [texts[i] for i in keep], [metas[i] for i in keep]
-    emb = LeannEmbeddings()
-    path = tmp_path / "real.leann"
-    store = LeannVectorStore.from_texts(texts, emb, metadatas=metas, index_path=path)
-    assert json.loads((path / "manifest.json").read_text())["counts"]["base"] == len(texts)
-    memory = InMemoryVectorStore.from_texts(texts, emb, metadatas=metas)
-    q = "which key combination reboots the machine immediately?"
-    leann_top = store.similarity_search_with_score(q, k=3)
-    exact_top = memory.similarity_search_with_score(q, k=3)
-    assert [d.page_content for d, _ in leann_top] == [d.page_content for d, _ in exact_top]
-    assert [s for _, s in leann_top] == pytest.approx([s for _, s in exact_top], abs=1e-4)
-    assert all(d.metadata["source"] == "sysrq.rst" for d, _ in leann_top)
-    filtered = store.similarity_search(q, k=2, filter={"source": "admin-guide-readme.rst"})
-    assert len(filtered) == 2 and {d.metadata["source"] for d in filtered} == {"admin-guide-readme.rst"}
-    # batch_size (engine option, through search_kwargs): fewer, larger model calls.
-    mmr = store.as_retriever(
-        search_type="mmr", search_kwargs={"k": 3, "fetch_k": 10, "batch_size": 64}
-    ).invoke(q)
-    assert mmr[0].page_content == leann_top[0][0].page_content and len({d.id for d in mmr}) == 3
 
 
 # ---------------------------------------------------------------------- hybrid search and reranking
@@ -535,3 +364,45 @@ def test_store_wide_default_mode(tmp_path, corpus):
     reopened = LeannVectorStore(WordHashEmbeddings(), index_path=tmp_path / "h")
     reopened.similarity_search("recipe onion", k=3)
     assert reopened.index.last_stats.mode == "dense"  # a search default, not stored in the index
+
+
+# ---------------------------------------------------------------------- options on an existing index
+
+
+def test_build_options_on_an_existing_index_must_match_how_it_was_built(tmp_path, corpus):
+    texts, metas, ids = corpus
+    path = tmp_path / "b.leann"
+    LeannVectorStore.from_texts(texts[:40], WordHashEmbeddings(), ids=ids[:40], index_path=path, graph_degree=16)
+    # The stored value (or no build option) reopens; another value is refused, naming it.
+    LeannVectorStore(WordHashEmbeddings(), index_path=path, graph_degree=16, metric="cosine")
+    with pytest.raises(ValueError, match=r"option graph_degree=8 differs .* built with graph_degree=16"):
+        LeannVectorStore(WordHashEmbeddings(), index_path=path, graph_degree=8)
+    with pytest.raises(ValueError, match=r"option metric='mips' differs"):
+        LeannVectorStore(WordHashEmbeddings(), index_path=path, metric="mips")
+    with pytest.raises(ValueError, match=r"option is_recompute=False differs .* is_recompute=True"):
+        LeannVectorStore(WordHashEmbeddings(), index_path=path, store_embeddings=True)
+    # Search defaults and index options are not build options: any value is fine.
+    store = LeannVectorStore(WordHashEmbeddings(), index_path=path, mode="hybrid", complexity=128, lock_timeout=5)
+    store.similarity_search("recipe onion", k=2)
+    assert store.index.last_stats.mode == "hybrid"
+
+
+def test_search_defaults_are_validated_when_the_store_is_made():
+    emb = DeterministicFakeEmbedding(size=6)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        LeannVectorStore(emb, mode="sparse")
+    with pytest.raises(ValueError, match=r"alpha must be a number in \[0, 1\]"):
+        LeannVectorStore(emb, alpha=2)
+    with pytest.raises(ValueError, match="complexity must be an integer >= 1"):
+        LeannVectorStore(emb, complexity=0)
+    with pytest.raises(ValueError, match="build_min_rows must be an integer >= 1"):
+        LeannVectorStore(emb, build_min_rows=0)
+
+
+def test_build_min_rows_is_the_engine_policy_first_graph(tmp_path):
+    emb = WordHashEmbeddings()
+    texts, _ = make_corpus(12)
+    store = LeannVectorStore.from_texts(texts[:9], emb, index_path=tmp_path / "m", build_min_rows=10)
+    assert store.index.manifest["counts"]["base"] == 0 and store.index.policy.first_graph_at == 10
+    store.add_texts(texts[9:])
+    assert store.index.manifest["counts"]["base"] == 12 and store.index.manifest["counts"]["delta"] == 0

@@ -56,7 +56,7 @@ def test_notebook_holds_the_script_code():
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
     got = [(c.cell_type, c.source.strip()) for c in nb.cells]
-    assert got == script_cells(), "regenerate with: python tests/test_langchain_example.py --write"
+    assert got == script_cells(), "regenerate with: python tests/integration/test_langchain_example.py --write"
 
 
 @pytest.mark.model
