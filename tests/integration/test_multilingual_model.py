@@ -131,3 +131,22 @@ def test_minilm_english_query_finds_the_english_answer_but_not_japanese(tmp_path
     assert s.search("Which mountain is the highest in Japan?", mode="dense", top_k=1)[0].id == "en6"
     # BM25 still finds the Japanese passage by its characters: hybrid is never blind.
     assert s.search("富士山", mode="hybrid", top_k=1)[0].id == "ja6"
+
+
+@pytest.mark.multilingual
+def test_adapters_helper_embeddings_take_the_multilingual_model():
+    import numpy as np
+
+    pytest.importorskip("langchain_core")
+    pytest.importorskip("llama_index.core")
+    from leann_integrations.langchain import LeannEmbeddings
+    from leann_integrations.llama_index import LeannEmbedding
+
+    lc = LeannEmbeddings(E5)
+    li = LeannEmbedding(E5)
+    assert lc.model == E5 and li.model_name == E5
+    docs = np.asarray(lc.embed_documents(JA))
+    q = np.asarray(lc.embed_query("日本で一番高い山"))
+    assert docs.shape == (12, 384) and int(np.argmax(docs @ q)) == 6
+    assert np.allclose(li.get_query_embedding("日本で一番高い山"), q, atol=1e-6)
+    assert np.allclose(li.get_text_embedding(JA[6]), docs[6], atol=1e-6)
