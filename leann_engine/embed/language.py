@@ -74,6 +74,22 @@ def script_shares(texts: Sequence[str]) -> dict[str, float]:
     return {s: round(c / total, 4) for s, c in sorted(counts.items(), key=lambda x: -x[1])}
 
 
+# Models known to read English only: for them the dense ranking of a query in another script
+# is near chance (sentence-transformers' all-* models were trained on English pairs).
+ENGLISH_ONLY = frozenset(
+    {"sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-minilm-l6-v2"}
+)
+
+
+def readable_share(model_name: str, query: str) -> float:
+    """Share of ``query``'s letters the model can read: the Latin share for an English-only
+    model, 1.0 otherwise (and for a query without letters)."""
+    if model_name not in ENGLISH_ONLY:
+        return 1.0
+    shares = script_shares([query])
+    return shares.get("latin", 0.0) if shares else 1.0
+
+
 def needs_multilingual(shares: dict[str, float]) -> bool:
     """Whether most letters are in scripts the English default model cannot read."""
     return bool(shares) and 1.0 - shares.get("latin", 0.0) > NON_LATIN_SHARE

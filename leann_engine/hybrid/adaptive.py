@@ -1,20 +1,23 @@
-"""Per-query dense weight for hybrid fusion: the index's prior, moved by how far the two
-rankings agree on this query.
+"""Per-query dense weight for hybrid fusion: the index's prior, adjusted by what the two
+rankings of this query show.
 
-The calibrated prior (:mod:`leann_engine.hybrid.calibrate`) says which ranking is better on
-this corpus in general. Per query, the top of the two rankings says whether fusing is safe:
+The calibrated prior (:mod:`leann_engine.hybrid.calibrate`) says how well the embedding model
+reads this corpus in general. Per query, two things in the rankings themselves say which one to
+trust:
 
-- When dense and keyword rank the same passages near the top, both have found the topic;
-  fusing them re-orders passages both support, which is where fusion gains. The prior is kept.
-- When they share nothing, at most one of them is right, and a blend can only pull the right
-  one's best passages down with the other's noise. The ranking the prior trusts (dense for a
-  prior above 1/2, keyword below) then takes the query on its own.
+- **Agreement**: when dense and keyword rank the same passages near the top, both have found
+  the topic; fusing re-orders passages both support, which is where fusion gains, and the prior
+  weight is kept. Agreement is the average overlap of the two top-``t`` sets, ``t = 1..10``,
+  which counts agreement at the very top most.
+- **Standout**: when they disagree, at most one of them has found the answer, and the one whose
+  best candidate stands clear of the rest is the likelier. A ranking's standout is how much of
+  its candidates' score range lies between its first and its tenth candidate: near 1 for one
+  clear match (a rare identifier for BM25, a close paraphrase for dense), near 0 for a flat top
+  (common words only; a model guessing). Each ranking's weight is then the prior's share times
+  its standout, normalised, so the measure needs no common scale for cosine and BM25 scores.
 
-Between the two, the weight moves linearly with the agreement, measured as the average overlap
-of the two top-``t`` sets for ``t = 1..10`` (which counts agreement at the very top most).
-A prior of exactly 1/2 (no calibration) has no side to trust and is kept as it is. Nothing here
-is fitted to a corpus: the only constants are the depth (10, the results a user reads) and the
-rule's end points, which follow from the prior.
+The weight is the agreement-weighted mean of the two: ``g * prior + (1 - g) * standout_alpha``.
+Nothing is fitted to a corpus: the only constant is the depth (10, the results a user reads).
 """
 
 from __future__ import annotations
@@ -38,25 +41,35 @@ def agreement(dense: Ranked, keyword: Ranked, depth: int = AGREEMENT_DEPTH) -> f
     for t in range(n):
         a = dense[t][0] if t < len(dense) else None
         b = keyword[t][0] if t < len(keyword) else None
-        if a is not None:
-            shared += a in seen_k
-            seen_d.add(a)
-        if b is not None:
-            shared += b in seen_d and b != a
-            seen_k.add(b)
         if a is not None and a == b:
             shared += 1
+        else:
+            shared += a is not None and a in seen_k
+            shared += b is not None and b in seen_d
+        if a is not None:
+            seen_d.add(a)
+        if b is not None:
+            seen_k.add(b)
         total += shared / (t + 1)
     return total / n
 
 
+def standout(ranking: Ranked, depth: int = AGREEMENT_DEPTH) -> float:
+    """Share of the candidates' score range between the first and the ``depth``-th, in [0, 1]
+    (0 for fewer than ``depth + 1`` candidates or equal scores)."""
+    if len(ranking) <= depth:
+        return 0.0
+    top, tenth, last = ranking[0][1], ranking[depth - 1][1], ranking[-1][1]
+    span = top - last
+    return float((top - tenth) / span) if span > 0 else 0.0
+
+
 def query_alpha(prior: float, dense: Ranked, keyword: Ranked) -> float:
-    """The dense weight for one query: ``prior`` where the rankings agree, the side the prior
-    trusts (1 or 0) where they share nothing, linear in between."""
+    """The dense weight for one query (module docstring): ``prior`` where the rankings agree,
+    weighted by each ranking's standout where they do not."""
     if not dense or not keyword:
         return 1.0 if dense else 0.0
-    if prior == 0.5:
-        return prior
-    side = 1.0 if prior > 0.5 else 0.0
+    sd, sk = prior * standout(dense), (1.0 - prior) * standout(keyword)
+    by_standout = sd / (sd + sk) if sd + sk > 0 else prior
     g = agreement(dense, keyword)
-    return float(g * prior + (1.0 - g) * side)
+    return float(g * prior + (1.0 - g) * by_standout)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from leann_engine.embed.base import Embedder, embed_checked, make_embedder, to_metric_space
+from leann_engine.embed.language import readable_share
 from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.filters import MetadataFilters, compile_filter, filter_key
 from leann_engine.hybrid.adaptive import query_alpha
@@ -305,7 +306,10 @@ class LeannSearcher:
         if not k_hits or not d_hits:
             a = 1.0 if not k_hits else 0.0
         elif p.alpha is None:
-            stats.alpha_prior = prior_alpha(snap.manifest.get("calibration"))
+            # The index's prior, scaled by how much of the query an English-only model reads.
+            stats.alpha_prior = prior_alpha(snap.manifest.get("calibration")) * readable_share(
+                snap.manifest["embedding_model"], query
+            )
             a = query_alpha(stats.alpha_prior, d_hits, k_hits)
         else:
             a = float(p.alpha)
