@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from benchmarks.corpus import CACHE, linux_doc_root, load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, resolve_model_path  # noqa: E402
+from benchmarks.embed_cache import model_dir  # noqa: E402
+from leann_engine import DEFAULT_MODEL  # noqa: E402
 
 WORK = CACHE / "cli-bench"
 NAME = "linux20k"
@@ -65,9 +65,9 @@ class LookupEmbedder:
         if all(t in self._row for t in texts):
             return self._m[[self._row[t] for t in texts]]
         # Texts not in the cache (the build's calibration probe) go to the real model.
-        from leann_engine.embedding import make_embedder
+        from leann_engine import SentenceTransformerEmbedder
 
-        return make_embedder(DEFAULT_MODEL).embed(list(texts))
+        return SentenceTransformerEmbedder(DEFAULT_MODEL).embed(list(texts))
 
 
 def median(xs: list[float]) -> float:
@@ -239,11 +239,11 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     chunks, metas, queries = load_corpus(20000, 200)
     vectors, _ = cached_embeddings(chunks)
-    model_dir = resolve_model_path(DEFAULT_MODEL)
+    model_path = model_dir()
     have_leann = not args.skip_leann and (args.leann_venv / "bin" / "leann").exists()
     res: dict[str, object] = {"chunks": len(chunks), "cpu_count": os.cpu_count(), "load_at_start": load_start}
     res["index_builds"] = (
-        build_indexes(chunks, metas, vectors, args.leann_venv, model_dir) if have_leann else {}
+        build_indexes(chunks, metas, vectors, args.leann_venv, model_path) if have_leann else {}
     )
     if not have_leann:
         build_indexes_ours_only(chunks, metas, vectors)

@@ -32,14 +32,19 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from leann_engine import LeannBuilder, LeannIndex, LeannSearcher  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
-from leann_engine.graph import normalize_rows  # noqa: E402
+from leann_engine import (  # noqa: E402
+    DEFAULT_MODEL,
+    LeannBuilder,
+    LeannIndex,
+    LeannSearcher,
+    SentenceTransformerEmbedder,
+    disk_usage,
+    to_metric_space,
+)
 
 
 class LookupEmbedder:
@@ -89,12 +94,14 @@ def run_queries(searcher, queries, complexity, k=10, stats_out=None):
     return found, recomputed, visited, lat
 
 
-def dir_breakdown(path: Path) -> dict[str, int]:
-    """Sizes of the files the current manifest names (older generations kept for readers excluded)."""
-    from leann_engine.storage import MANIFEST, read_manifest, referenced_files
+TEXT_PARTS = ("passages",)  # text, metadata, offsets and ids: what any store keeps
 
-    names = [MANIFEST, *referenced_files(read_manifest(path))]
-    return {n: (path / n).stat().st_size for n in sorted(set(names)) if (path / n).exists()}
+
+def dir_breakdown(path: Path) -> dict[str, int]:
+    """Bytes per part of the current generation (older generations kept for readers excluded)."""
+    use = disk_usage(path)
+    parts = ("graph", "codes", "hubs", "keyword", "passages", "embeddings", "other")
+    return {part: getattr(use, part) for part in parts}
 
 
 def main() -> None:
@@ -119,7 +126,7 @@ def main() -> None:
     ids = [f"c{i}" for i in base_idx]
     print(f"corpus: {len(chunks)} chunks (+{len(add_idx)} for the update test), {len(queries)} queries", flush=True)
 
-    real = make_embedder(DEFAULT_MODEL)
+    real = SentenceTransformerEmbedder(DEFAULT_MODEL)
     real.embed(["warm up"])
     # Embedding alone, on a slice, for the throughput baseline measured in this run.
     sample = chunks[:2000]
@@ -128,7 +135,7 @@ def main() -> None:
         real.embed(sample[s : s + 256])
     embed_rate = len(sample) / (time.perf_counter() - t)
     X_all, _ = cached_embeddings(chunks_all)
-    Xn_all = normalize_rows(X_all)
+    Xn_all = to_metric_space(X_all, "cosine")
     lookup = LookupEmbedder(real, chunks_all, X_all)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="leann-bench-"))
@@ -156,7 +163,7 @@ def main() -> None:
     faiss.write_index(flat, str(work / "flat.faiss"))
     flat_bytes = (work / "flat.faiss").stat().st_size
     files = dir_breakdown(path)
-    text_files = {k: v for k, v in files.items() if k.endswith((".jsonl", ".lens", ".ids.json"))}
+    text_files = {k: v for k, v in files.items() if k in TEXT_PARTS}
     index_files = {k: v for k, v in files.items() if k not in text_files}
     index_bytes = sum(index_files.values())
     report["size"] = {
@@ -164,7 +171,7 @@ def main() -> None:
         "files": files,
         "index_without_text_bytes": index_bytes,
         "index_without_text_pct_of_flat": round(100 * index_bytes / flat_bytes, 3),
-        "graph_pct_of_flat": round(100 * sum(v for k, v in files.items() if k.endswith(".graph")) / flat_bytes, 3),
+        "graph_pct_of_flat": round(100 * files["graph"] / flat_bytes, 3),
         "text_and_metadata_bytes": sum(text_files.values()),
         "whole_index_pct_of_flat": round(100 * sum(files.values()) / flat_bytes, 3),
     }
@@ -175,7 +182,7 @@ def main() -> None:
         print(f"   {k:28s} {v:>12,d} bytes  {100 * v / flat_bytes:6.3f}% of flat", flush=True)
 
     # Recall at default complexity (64) and at 32, over all queries.
-    Q = normalize_rows(real.embed(queries))
+    Q = to_metric_space(real.embed(queries), "cosine")
     truth = truth_ids(Q, Xn_all[base_idx], ids)
     looked = LeannSearcher(path, lookup)
     report["recall"] = {}
@@ -263,7 +270,7 @@ def main() -> None:
     }
     files2 = dir_breakdown(path)
     upd["after_compaction_index_without_text_pct_of_float32_matrix"] = round(
-        100 * sum(v for k, v in files2.items() if not k.endswith((".jsonl", ".lens", ".ids.json")))
+        100 * sum(v for k, v in files2.items() if k not in TEXT_PARTS)
         / (len(live_rows) * X_all.shape[1] * 4),
         3,
     )

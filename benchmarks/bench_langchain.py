@@ -27,7 +27,6 @@ import os
 import pickle
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -35,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from langchain_core.embeddings import Embeddings  # noqa: E402

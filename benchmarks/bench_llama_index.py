@@ -30,13 +30,11 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from llama_index.core import StorageContext, VectorStoreIndex  # noqa: E402
@@ -44,7 +42,7 @@ from llama_index.core.schema import MetadataMode, TextNode  # noqa: E402
 
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from leann_engine.storage import MANIFEST, read_manifest, referenced_files  # noqa: E402
+from leann_engine import disk_usage  # noqa: E402
 from leann_integrations.llama_index import LeannEmbedding, LeannVectorStore  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "llama_index.json"
@@ -56,8 +54,9 @@ def folder_bytes(path: Path) -> dict[str, int]:
 
 
 def leann_bytes(path: Path) -> dict[str, int]:
-    names = sorted(set(referenced_files(read_manifest(path)))) + [MANIFEST]
-    return {name: (path / name).stat().st_size for name in names if (path / name).exists()}
+    use = disk_usage(path)
+    parts = ("graph", "codes", "hubs", "keyword", "passages", "embeddings", "other")
+    return {f"{path.name} {part}": getattr(use, part) for part in parts if getattr(use, part)}
 
 
 def time_queries(index: VectorStoreIndex, queries: list[str]) -> tuple[list[float], list[list[str]]]:

@@ -14,21 +14,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.bench_engine import LookupEmbedder, pct, recall, truth_ids  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from leann_engine import LeannBuilder, LeannSearcher  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, make_embedder  # noqa: E402
-from leann_engine.graph import normalize_rows  # noqa: E402
+from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannSearcher, SentenceTransformerEmbedder, to_metric_space  # noqa: E402
 
 
 def main() -> None:
@@ -41,9 +37,9 @@ def main() -> None:
     base_idx = np.sort(np.random.default_rng(1).permutation(len(chunks_all))[: args.chunks])
     ids = [f"c{i}" for i in base_idx]
     X_all, _ = cached_embeddings(chunks_all)
-    real = make_embedder(DEFAULT_MODEL)
+    real = SentenceTransformerEmbedder(DEFAULT_MODEL)
     Q_raw = real.embed(queries)
-    truth = truth_ids(normalize_rows(Q_raw), normalize_rows(X_all[base_idx]), ids)
+    truth = truth_ids(to_metric_space(Q_raw, "cosine"), to_metric_space(X_all[base_idx], "cosine"), ids)
     lookup = LookupEmbedder(real, chunks_all + queries, np.concatenate([X_all, Q_raw]))
     path = Path(args.index) if args.index else Path(tempfile.mkdtemp()) / "p.leann"
     if not path.exists():

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
 from leann_engine import graph as G  # noqa: E402
-from leann_engine.embedding import make_embedder  # noqa: E402
+from leann_engine import BuildParams, SentenceTransformerEmbedder, to_metric_space  # noqa: E402
 from leann_engine.graphfile import encode_graph  # noqa: E402
 from leann_engine.search import beam_search  # noqa: E402
-from leann_engine.segment import GraphParams, build_graph  # noqa: E402
+from leann_engine.segment import build_graph  # noqa: E402
 
 
 def evaluate(graph: G.Graph, x: np.ndarray, q: np.ndarray, truth: np.ndarray, ef: int) -> dict:
@@ -52,13 +50,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     args = ap.parse_args()
     chunks, _, queries = load_corpus(args.chunks, args.queries)
-    x = G.normalize_rows(cached_embeddings(chunks)[0])
-    q = G.normalize_rows(make_embedder(None).embed(queries))
+    x = to_metric_space(cached_embeddings(chunks)[0], "cosine")
+    q = to_metric_space(SentenceTransformerEmbedder().embed(queries), "cosine")
     truth = np.argsort(-(q @ x.T), axis=1)[:, :10]
     flat = x.shape[0] * x.shape[1] * 4
     rows = []
     for pruned in (None, 16, 12, 8):
-        graph = build_graph(x, GraphParams(pruned_degree=pruned))
+        graph = build_graph(x, BuildParams(pruned_degree=pruned))
         rng_order = np.random.default_rng(0).permutation(graph.n)
         sizes = {
             "random order": len(encode_graph(G.relabel(graph, rng_order))),

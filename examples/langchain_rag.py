@@ -15,7 +15,6 @@
 
 # %%
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,6 @@ try:
     ROOT = Path(__file__).resolve().parents[1]
 except NameError:  # in the notebook, which runs from examples/
     ROOT = Path.cwd().resolve().parent
-sys.path.insert(0, str(ROOT))
 
 from langchain_core.documents import Document
 from langchain_core.language_models import FakeListChatModel
@@ -34,7 +32,7 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 
-from leann_engine.chunking import chunk_text
+from leann_cli.ingest.chunk import chunk_text
 from leann_integrations.langchain import LeannEmbeddings, LeannVectorStore
 
 # %% [markdown]

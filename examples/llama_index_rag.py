@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex  # noqa: E402
 from llama_index.core.ingestion import IngestionPipeline  # noqa: E402
 from llama_index.core.llms import MockLLM  # noqa: E402
 from llama_index.core.node_parser import SentenceSplitter  # noqa: E402
 
-from leann_engine.storage import MANIFEST, read_manifest, referenced_files  # noqa: E402
+from leann_engine import disk_usage  # noqa: E402
 from leann_integrations.llama_index import LeannEmbedding, LeannVectorStore  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -47,10 +45,11 @@ def folder_bytes(path: Path) -> dict[str, int]:
 
 
 def leann_bytes(path: Path) -> dict[str, int]:
-    """The files the index's current generation uses (the previous one is kept for open readers
-    until the next write, then removed)."""
-    names = sorted(set(referenced_files(read_manifest(path)))) + [MANIFEST]
-    return {name: (path / name).stat().st_size for name in names if (path / name).exists()}
+    """The bytes of the index's current generation, per part (the previous generation is kept for
+    open readers until the next write, then removed)."""
+    use = disk_usage(path)
+    parts = ("graph", "codes", "hubs", "keyword", "passages", "embeddings", "other")
+    return {f"{path.name} {part}": getattr(use, part) for part in parts if getattr(use, part)}
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
     python examples/quickstart.py [--index PATH] [--query TEXT ...]
 
+(after ``pip install -e .``, as the README's quick start does; it imports the installed package.)
+
 Builds a graph-only index of ``examples/data`` (Linux kernel documentation) with
 all-MiniLM-L6-v2, runs a few searches, and compares the index's size with a flat float32 index
 of the same vectors.
@@ -11,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from leann_engine import LeannBuilder, LeannSearcher  # noqa: E402
-from leann_engine.chunking import chunk_text  # noqa: E402
-from leann_engine.storage import MANIFEST, read_manifest, referenced_files  # noqa: E402
+from leann_cli.ingest.chunk import chunk_text  # noqa: E402
+from leann_engine import LeannBuilder, LeannSearcher, disk_usage  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
 QUERIES = [
@@ -57,18 +56,13 @@ def main() -> None:
             print(f"  {r.score:.3f}  {r.metadata['source']:<24} {snippet}")
         print()
 
-    manifest = read_manifest(index_path)
-    names = [MANIFEST, *referenced_files(manifest)]
-    sizes = {n: (index_path / n).stat().st_size for n in set(names) if (index_path / n).exists()}
-    text_bytes = sum(v for k, v in sizes.items() if k.endswith((".jsonl", ".lens", ".ids.json")))
-    index_bytes = sum(sizes.values()) - text_bytes
-    n, dim = manifest["counts"]["passages"], manifest["dimensions"]
-    flat = n * dim * 4
+    use = disk_usage(index_path)
     print("Storage")
-    print(f"  flat float32 index of the same vectors : {flat:>10,d} bytes")
-    print(f"  this index without the text            : {index_bytes:>10,d} bytes  ({100 * index_bytes / flat:.1f}% of flat)")
-    print(f"  passage text and metadata              : {text_bytes:>10,d} bytes")
-    print(f"  saved against flat vectors             : {100 * (1 - index_bytes / flat):.1f}%")
+    print(f"  flat float32 index of the same vectors : {use.flat_bytes:>10,d} bytes")
+    print(f"  this index without the text            : {use.index_bytes:>10,d} bytes  ({100 * use.ratio:.1f}% of flat)")
+    print(f"    graph {use.graph:,d}, PQ codes {use.codes:,d}, keyword index {use.keyword:,d}, other {use.hubs + use.embeddings + use.other:,d}")
+    print(f"  passage text and metadata              : {use.passages:>10,d} bytes")
+    print(f"  saved against flat vectors             : {100 * (1 - use.ratio):.1f}%")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import DEFAULT_MODE
+from ._extras import _require
+from .service import DEFAULT_MODE, DEFAULT_TOP_K, SearchRequest, run_search, source_label
 
 LLM_TYPES: tuple[str, ...] = ("ollama",)
 DEFAULT_OLLAMA_MODEL = "qwen3:8b"  # LEANN's `leann ask` default
@@ -23,25 +24,12 @@ class LLMUnavailableError(RuntimeError):
     """The language model cannot be reached or cannot answer; the message says how to fix it."""
 
 
-def _source_label(meta: Mapping[str, Any]) -> str:
-    source = str(meta.get("source", "unknown source"))
-    start, end = meta.get("start_line"), meta.get("end_line")
-    where = ""
-    if meta.get("page") is not None:
-        where += f", page {meta['page']}"
-    if meta.get("slide") is not None:
-        where += f", slide {meta['slide']}"
-    if start is not None:
-        where += f", lines {start}-{end}" if end not in (None, start) else f", line {start}"
-    return source + where
-
-
 def build_messages(
     question: str, results: Sequence[Any], system_prompt: str = SYSTEM_PROMPT
 ) -> list[dict[str, str]]:
     """The chat messages: a system prompt, then the numbered sources and the question."""
     blocks = [
-        f"[{i}] {_source_label(r.metadata or {})}\n{r.text.strip()}" for i, r in enumerate(results, start=1)
+        f"[{i}] {source_label(r.metadata or {})}\n{r.text.strip()}" for i, r in enumerate(results, start=1)
     ]
     context = "\n\n".join(blocks) if blocks else "(no passages were found)"
     user = f"Context passages:\n\n{context}\n\nQuestion: {question.strip()}"
@@ -57,12 +45,7 @@ class OllamaLLM:
         host: str | None = None,
         options: dict[str, Any] | None = None,
     ):
-        try:
-            import ollama
-        except ImportError as e:
-            raise ImportError(
-                'answers through Ollama need the ollama client: pip install "leann-graph-index[ollama]"'
-            ) from e
+        ollama = _require("ollama", "ollama", "answers through Ollama")
         self.model = model
         self.host = host or os.environ.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST
         self.options = options or {}
@@ -76,14 +59,16 @@ class OllamaLLM:
             "with --host / llm_config['host']"
         )
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Yield the answer's text as Ollama streams it."""
+    def stream(
+        self, messages: list[dict[str, str]], options: Mapping[str, Any] | None = None
+    ) -> Iterator[str]:
+        """Yield the answer's text as Ollama streams it; ``options`` add to :attr:`options` for
+        this call only."""
         import httpx
 
+        merged = {**self.options, **(options or {})}
         try:
-            for part in self._client.chat(
-                model=self.model, messages=messages, stream=True, options=self.options
-            ):
+            for part in self._client.chat(model=self.model, messages=messages, stream=True, options=merged):
                 message = part.get("message") if isinstance(part, Mapping) else getattr(part, "message", None)
                 content = (
                     message.get("content")
@@ -148,26 +133,40 @@ class LeannChat:
         self.last_results: list[Any] = []
         self.last_messages: list[dict[str, str]] = []
 
-    def retrieve(self, question: str, top_k: int = 5, **search_kwargs: Any) -> list[Any]:
-        from .query import run_search
-
+    def retrieve(self, question: str, top_k: int = DEFAULT_TOP_K, **search_kwargs: Any) -> list[Any]:
+        """The ``top_k`` passages for ``question``; ``search_kwargs``: complexity, mode, filters, ..."""
         search_kwargs.setdefault("mode", DEFAULT_MODE)
-        return list(run_search(self.searcher, question, top_k=top_k, **search_kwargs))
+        if "metadata_filters" in search_kwargs:
+            search_kwargs["filters"] = search_kwargs.pop("metadata_filters")
+        options = {k: v for k, v in search_kwargs.items() if v is not None}
+        return list(run_search(self.searcher, SearchRequest(question, top_k, **options)))
 
     def stream(
-        self, question: str, top_k: int = 5, *, llm_kwargs: dict[str, Any] | None = None, **search_kwargs: Any
+        self,
+        question: str,
+        top_k: int = DEFAULT_TOP_K,
+        *,
+        llm_kwargs: dict[str, Any] | None = None,
+        **search_kwargs: Any,
     ) -> Iterator[str]:
-        """Retrieve, then yield the answer as it is generated."""
+        """Retrieve, then yield the answer as it is generated.
+
+        ``llm_kwargs`` are model options (``temperature``, ...) for this question only, on top of
+        the LLM's own ``options``.
+        """
         if not isinstance(question, str) or not question.strip():
             raise ValueError("question must be a non-empty string")
         self.last_results = self.retrieve(question, top_k, **search_kwargs)
         self.last_messages = build_messages(question, self.last_results, self.system_prompt)
-        if llm_kwargs:
-            self.llm.options = {**self.llm.options, **llm_kwargs}
-        yield from self.llm.stream(self.last_messages)
+        yield from self.llm.stream(self.last_messages, options=llm_kwargs)
 
     def ask(
-        self, question: str, top_k: int = 5, *, llm_kwargs: dict[str, Any] | None = None, **search_kwargs: Any
+        self,
+        question: str,
+        top_k: int = DEFAULT_TOP_K,
+        *,
+        llm_kwargs: dict[str, Any] | None = None,
+        **search_kwargs: Any,
     ) -> str:
         """Retrieve the ``top_k`` passages for ``question`` and return the model's answer."""
         return "".join(self.stream(question, top_k, llm_kwargs=llm_kwargs, **search_kwargs))

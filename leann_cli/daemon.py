@@ -26,9 +26,13 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from ._extras import quiet_libraries
+
+if TYPE_CHECKING:
+    from leann_engine import SearchResults
 
 DEFAULT_IDLE_TIMEOUT = 900.0  # seconds, as LEANN's daemon TTL
 SOCKET_NAME = "daemon.sock"
@@ -113,14 +117,12 @@ def ping(path: Path | None = None) -> dict[str, Any] | None:
 
 
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
     # The daemon runs from "/" (so it holds no project folder): make the import path absolute.
+    env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])
     parts = [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([package_root, *[p for p in parts if p != package_root]])
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    env.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    quiet_libraries(env)
     return env
 
 
@@ -229,14 +231,52 @@ class DaemonEmbedder:
         return flat.reshape(len(texts), int(reply["dimension"])).astype(np.float32)
 
 
+class DaemonSearcher:
+    """``LeannSearcher.search`` for one index, answered by the warm daemon (started on demand).
+
+    Returns the same ``SearchResults``, with the engine's ``SearchStats``, as a searcher in this
+    process; ``last_engine_s`` is the engine's own time in the daemon.
+    """
+
+    def __init__(self, index: Path, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+        ensure_running(idle_timeout)
+        self.index = Path(index)
+        self.last_engine_s = 0.0
+
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        complexity: int | None = None,
+        metadata_filters: dict[str, Any] | None = None,
+        *,
+        mode: str | None = None,
+        rerank: str | None = None,
+        use_grep: bool = False,
+    ) -> SearchResults:
+        """Raises the daemon's error: FileNotFoundError for a missing index, ValueError otherwise."""
+        from .service import results_from_message
+
+        message = {"query": query, "top_k": top_k, "complexity": complexity, "mode": mode}
+        message.update(filters=metadata_filters, rerank=rerank or None, grep=bool(use_grep))
+        reply = request({"op": "search", "index": str(self.index), **message})
+        if not reply.get("ok"):
+            error = reply.get("error", "the daemon could not search")
+            raise (FileNotFoundError if reply.get("type") == "FileNotFoundError" else ValueError)(error)
+        self.last_engine_s = float(reply.get("engine_s", 0.0))
+        return results_from_message(reply)
+
+
 # ---------------------------------------------------------------------------- server
 
 
 class _Server:
     def __init__(self, sock_path: Path, idle_timeout: float) -> None:
+        from .service import SearcherPool
+
         self.sock_path = sock_path
         self.idle_timeout = idle_timeout
-        self.searchers: dict[str, Any] = {}
+        self.pool = SearcherPool()
         self.running = True
         self.started = time.time()
         self.requests = 0
@@ -244,26 +284,6 @@ class _Server:
         self.last = time.monotonic()
         self.state_lock = threading.Lock()
         self.work_lock = threading.Lock()
-
-    def _searcher(self, index: str) -> Any:
-        from leann_engine import LeannSearcher
-
-        path = Path(index)
-        if not (path / "manifest.json").exists():
-            old = self.searchers.pop(index, None)
-            if old is not None:
-                old[1].close()
-            raise FileNotFoundError(f"no index at {path}")
-        from .config import index_identity
-
-        ident = index_identity(path)
-        cached = self.searchers.get(index)
-        if cached is not None and cached[0] != ident:  # removed and built again: reopen
-            cached[1].close()
-            cached = None
-        if cached is None:
-            cached = self.searchers[index] = (ident, LeannSearcher(path))
-        return cached[1]
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
         op = msg.get("op")
@@ -274,41 +294,25 @@ class _Server:
                 "pid": os.getpid(),
                 "uptime_s": round(time.time() - self.started, 1),
                 "requests": self.requests,
-                "indexes": sorted(self.searchers),
+                "indexes": self.pool.paths(),
                 "idle_timeout_s": self.idle_timeout,
             }
         if op == "stop":
             self.running = False
             return {"ok": True}
         if op == "search":
-            from .config import DEFAULT_MODE
-            from .query import result_dicts, run_search
+            from .service import SearchRequest, results_to_message
 
-            searcher = self._searcher(str(msg["index"]))
+            request = SearchRequest.from_message(msg)
             t = time.perf_counter()
-            results = run_search(
-                searcher,
-                msg["query"],
-                top_k=msg.get("top_k", 5),
-                complexity=msg.get("complexity", 64),
-                mode=msg.get("mode", DEFAULT_MODE),
-                rerank=msg.get("rerank") or None,
-                filters=msg.get("filters"),
-                grep=bool(msg.get("grep", False)),
-            )
-            stats = results.stats
-            return {
-                "ok": True,
-                "results": result_dicts(results),
-                "engine_s": time.perf_counter() - t,
-                "stats": {"recomputed": stats.recomputed, "visited": stats.visited, "model_s": stats.model_s},
-            }
+            results = self.pool.search(str(msg["index"]), request)
+            return {"ok": True, "engine_s": time.perf_counter() - t, **results_to_message(results)}
         if op == "embed":
-            from leann_engine.embedding import make_embedder
-
-            emb = make_embedder(str(msg["model"]))
             import numpy as np
 
+            from leann_engine import SentenceTransformerEmbedder
+
+            emb = SentenceTransformerEmbedder(str(msg["model"]))
             vecs = np.ascontiguousarray(emb.embed(list(msg["texts"])), dtype="<f4")
             return {
                 "ok": True,
@@ -348,9 +352,7 @@ class _Server:
             with contextlib.suppress(FileNotFoundError):
                 self.sock_path.unlink()
             with self.work_lock:
-                for _ident, s in self.searchers.values():
-                    with contextlib.suppress(Exception):
-                        s.close()
+                self.pool.close()
 
     def _serve_one(self, conn: socket.socket) -> None:
         try:

@@ -4,8 +4,11 @@ from leann_engine._version import __version__
 from leann_engine.build.builder import LeannBuilder
 from leann_engine.embed.base import Embedder, to_metric_space
 from leann_engine.embed.function import FunctionEmbedder
+from leann_engine.embed.ollama import OllamaEmbedder
+from leann_engine.embed.openai import OpenAIEmbedder
+from leann_engine.embed.providers import EMBEDDING_MODES
 from leann_engine.embed.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
-from leann_engine.errors import IndexFormatError, IndexLockedError, IndexNotFoundError, LeannError
+from leann_engine.errors import IndexFormatError, IndexLockedError, IndexNotFoundError, LeannError, ProviderError
 from leann_engine.filters import check_filters
 from leann_engine.index import LeannIndex
 from leann_engine.params import SEARCH_MODES, BuildParams, CompactionPolicy, SearchParams
@@ -16,6 +19,7 @@ from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 __all__ = [
     "DEFAULT_MODEL",
+    "EMBEDDING_MODES",
     "SEARCH_MODES",
     "BuildParams",
     "CompactionPolicy",
@@ -30,6 +34,9 @@ __all__ = [
     "LeannError",
     "LeannIndex",
     "LeannSearcher",
+    "OllamaEmbedder",
+    "OpenAIEmbedder",
+    "ProviderError",
     "SearchParams",
     "SearchResult",
     "SearchResults",

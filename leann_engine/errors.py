@@ -17,3 +17,9 @@ class IndexFormatError(LeannError, ValueError):
 
 class IndexLockedError(LeannError, RuntimeError):
     """Another writer holds the index's write lock."""
+
+
+class ProviderError(LeannError, RuntimeError):
+    """An embedding server refused, failed or could not be reached; the message names the URL,
+    the HTTP status and the server's own message, and says what to set when a key or server is
+    missing."""

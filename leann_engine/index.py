@@ -9,35 +9,27 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
 import numpy as np
-from leann_engine.hybrid.calibrate import MIN_PASSAGES
-from leann_engine.hybrid.calibrate import probe_dense
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import make_embedder
-from leann_engine.embed.base import to_metric_space
+
+from leann_engine.build.commit import GenerationChanged
+from leann_engine.build.merge import can_merge, merge_generation
+from leann_engine.build.passages import embed_all, prepare_passages
+from leann_engine.build.pipeline import Passages, build_generation, prepare_target
+from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.embed.providers import resolve_embedder, split_templates
 from leann_engine.filters import MetadataFilters
-from leann_engine.store.usage import DiskUsage
-from leann_engine.params import BuildParams
-from leann_engine.params import CompactionPolicy
-from leann_engine.params import check_number
-from leann_engine.types import SearchResult
-from leann_engine.types import SearchResults
-from leann_engine.types import SearchStats
+from leann_engine.hybrid.calibrate import MIN_PASSAGES, probe_dense
+from leann_engine.params import BuildParams, CompactionPolicy, check_number
+from leann_engine.search.dense import vectors_for
 from leann_engine.search.searcher import LeannSearcher
-from leann_engine.store.snapshot import Snapshot
-from leann_engine.store.io import EMBEDDING_DTYPE
-from leann_engine.store.manifest import MANIFEST
-from leann_engine.store.manifest import commit_manifest
-from leann_engine.store.io import crc_of
-from leann_engine.store.records import encode_records
-from leann_engine.store.io import gen_name
-from leann_engine.store.io import write_file
+from leann_engine.store.io import EMBEDDING_DTYPE, crc_of, gen_name, write_file
 from leann_engine.store.lock import write_lock
-from leann_engine.build.passages import embed_all
-from leann_engine.build.passages import prepare_passages
-from leann_engine.build.pipeline import prepare_target
-from leann_engine.build.pipeline import read_previous
-from leann_engine.build.pipeline import write_index
+from leann_engine.store.manifest import MANIFEST, commit_manifest
+from leann_engine.store.records import encode_records
+from leann_engine.store.snapshot import Snapshot
+from leann_engine.store.usage import DiskUsage
+from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 
 def _append_committed(path: Path, committed: int, data: bytes) -> None:
@@ -88,7 +80,7 @@ class LeannIndex:
         **search_defaults: Any,
     ) -> None:
         """``search_defaults`` (``mode``, ``alpha``, ``fusion``, ``rerank``, ``params``,
-        ``embedding_cache_mb``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
+        ``embedding_cache_mb``, ``embedding_options``) go to :class:`~leann_engine.LeannSearcher`. ``auto_compact``,
         ``compact_ratio`` and ``compact_min_rows`` are the older names of ``policy``'s fields."""
         check_number("lock_timeout", lock_timeout, 0.0)
         old = {"enabled": auto_compact, "ratio": compact_ratio, "min_rows": compact_min_rows}
@@ -108,13 +100,16 @@ class LeannIndex:
         *,
         exist_ok: bool = False,
         build_options: dict[str, Any] | BuildParams | None = None,
+        embedding_mode: str = "sentence-transformers",
+        embedding_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> LeannIndex:
         """Create an empty index at ``index_path`` and open it.
 
         ``build_options`` (:class:`~leann_engine.BuildParams` or a dict of its fields) are used
-        now and by every compaction; ``kwargs`` go to :class:`LeannIndex`. An existing index is
-        opened when ``exist_ok`` is true.
+        now and by every compaction; ``embedding_mode``/``embedding_options`` are
+        :class:`~leann_engine.LeannBuilder`'s (templates included); ``kwargs`` go to
+        :class:`LeannIndex`. An existing index is opened when ``exist_ok`` is true.
         """
         path = Path(index_path)
         if (path / MANIFEST).exists():
@@ -123,21 +118,20 @@ class LeannIndex:
             return cls(path, None if isinstance(embedding_model, str) else embedding_model, **kwargs)
         opts = build_options.to_dict() if isinstance(build_options, BuildParams) else dict(build_options or {})
         params = BuildParams.from_options(**opts)
-        embedder = make_embedder(embedding_model)
+        provider_opts, passage_t, query_t = split_templates(embedding_options)
+        embedder, section = resolve_embedder(embedding_mode, embedding_model, provider_opts, passage_t, query_t)
         dim = int(embedder.dimension)
         prepare_target(path)
-        with write_lock(path):
-            write_index(
-                path,
-                ids=[],
-                texts=[],
-                metas=[],
-                vectors=np.zeros((0, dim), dtype=np.float32),
-                embedding_model=embedder.name,
-                dimension=dim,
-                params=params,
-                previous=read_previous(path),
-            )
+        build_generation(
+            Passages([], []),
+            None,
+            params,
+            path=path,
+            vectors=np.zeros((0, dim), dtype=np.float32),
+            embedding_model=embedder.name,
+            dimension=dim,
+            embedding=section,
+        )
         return cls(path, embedder, **kwargs)
 
     # ------------------------------------------------------------------ reads (the searcher's)
@@ -321,47 +315,64 @@ class LeannIndex:
             self.compact()
         return len(rows)
 
-    def compact(self, *, is_recompute: bool | None = None) -> None:
-        """Rebuild the graph over the live passages; drop tombstones and delta embeddings.
+    def compact(self, *, is_recompute: bool | None = None) -> bool:
+        """Fold the delta and the tombstones into the graph; returns whether it committed.
 
-        ``is_recompute=True`` also converts an index that stores embeddings into a
-        recompute-only one (LEANN's ``reindex``); ``False`` does the reverse. The base
-        passages' embeddings are read from disk when stored, otherwise recomputed in batches.
+        With PQ codes or stored embeddings, the delta's passages are linked into the existing
+        graph and deleted ones unlinked, and nothing of the base is re-embedded (at most 2,048
+        sampled passages when the codebooks drift). A graph-only recompute index, an index
+        without a graph yet, or ``is_recompute`` changing the storage (``True`` converts an
+        index that stores embeddings into a recompute-only one, LEANN's ``reindex``) gets a new
+        graph over the live passages, with vectors from :func:`vectors_for` (stored, or
+        recomputed for a graph-only base).
+
+        The work runs without the write lock and commits only if no other writer committed
+        meanwhile; after two such conflicts the last try holds the lock throughout. ``False``:
+        nothing was pending, or the lock could not be had.
         """
-        with write_lock(self.path, self.lock_timeout):
+        for attempt in range(3):
             snap = self._latest()
-            m = snap.manifest
-            recompute = bool(m.get("is_recompute", True)) if is_recompute is None else bool(is_recompute)
-            n_base = snap.base.n
-            live_base = np.flatnonzero(~snap.dead[:n_base])
-            live_delta = np.flatnonzero(~snap.dead[n_base:])
-            base_recs = snap.base.records(live_base.tolist()) if live_base.size else []
-            delta_recs = [snap.delta.records[j] for j in live_delta.tolist()]
-            dim = int(m["dimensions"])
-            if snap.base_embeddings is not None:
-                base_vecs = np.asarray(snap.base_embeddings[live_base], dtype=np.float32)
-            elif live_base.size:
-                texts = [r["text"] for r in base_recs]
-                raw = embed_all(
-                    self.embedder, texts, dim, show_progress=self.show_progress, desc="compaction: re-embedding"
-                )
-                base_vecs = to_metric_space(raw, snap.metric)
-            else:
-                base_vecs = np.zeros((0, dim), dtype=np.float32)
-            vectors = np.concatenate([base_vecs, snap.delta.embeddings[live_delta]]).astype(np.float32)
-            recs = base_recs + delta_recs
-            params = BuildParams.from_manifest(m).replace(is_recompute=recompute)
-            write_index(
-                self.path,
-                ids=[r["id"] for r in recs],
-                texts=[r["text"] for r in recs],
-                metas=[r.get("metadata") or {} for r in recs],
-                vectors=vectors,
-                embedding_model=m["embedding_model"],
-                dimension=dim,
-                params=params,
-                previous=m,
-                embedder=self.embedder,
-                calibration=m.get("calibration"),
-            )
+            if not self._pending(snap) and is_recompute in (None, snap.manifest.get("is_recompute", True)):
+                return False
+            try:
+                if attempt < 2:
+                    self._compact_from(snap, is_recompute)
+                else:
+                    with write_lock(self.path, self.lock_timeout):
+                        self._compact_from(self._latest(), is_recompute, locked=True)
+            except GenerationChanged:
+                continue
             self.refresh()
+            return True
+        return False
+
+    @staticmethod
+    def _pending(snap: Snapshot) -> bool:
+        c = snap.manifest["counts"]
+        return bool(int(c["delta"]) or int(c["deleted"]))
+
+    def _compact_from(self, snap: Snapshot, is_recompute: bool | None, *, locked: bool = False) -> None:
+        m = snap.manifest
+        recompute = bool(m.get("is_recompute", True)) if is_recompute is None else bool(is_recompute)
+        params = BuildParams.from_manifest(m).replace(is_recompute=recompute)
+        # Under the lock already (the last try): the commit must not wait for it again.
+        timeout = 0.0 if locked else self.lock_timeout
+        if can_merge(snap) and recompute == bool(m.get("is_recompute", True)):
+            merge_generation(snap, self.embedder, params, lock_timeout=timeout, locked=locked)
+            return
+        live = np.flatnonzero(~snap.dead).tolist()
+        recs = snap.records(live)
+        vectors = vectors_for(snap, live, self.embedder)
+        build_generation(
+            Passages([r["id"] for r in recs], [r["text"] for r in recs], [r.get("metadata") or {} for r in recs]),
+            self.embedder,
+            params,
+            path=self.path,
+            vectors=vectors,
+            calibration=m.get("calibration"),
+            embedding_model=m["embedding_model"],
+            dimension=int(m["dimensions"]),
+            expect=int(m["generation"]),
+            lock_timeout=timeout,
+            locked=locked,
+        )

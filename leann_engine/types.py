@@ -28,6 +28,8 @@ class SearchStats:
     given, ``alpha_prior`` is the index's calibrated weight it started from), the keyword stage's time and
     number of matching passages, and the reranker's time (``graph_s`` includes these two).
     ``cached``: embeddings taken from the hub cache or the in-process LRU instead of the model.
+    ``provider_requests`` and ``bytes_sent``: HTTP requests and request-body bytes this search
+    sent to an embedding server (``embedding_mode`` ``"openai"``/``"ollama"``; 0 in-process).
     """
 
     visited: int = 0
@@ -43,6 +45,8 @@ class SearchStats:
     keyword_s: float = 0.0
     keyword_matches: int = 0
     rerank_s: float = 0.0
+    provider_requests: int = 0
+    bytes_sent: int = 0
 
     @property
     def total_s(self) -> float:

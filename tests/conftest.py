@@ -88,7 +88,7 @@ def real_model():
 @pytest.fixture(scope="session")
 def sample_chunks() -> tuple[list[str], list[dict]]:
     """Chunks of the bundled sample documents (real text)."""
-    from leann_engine.chunking import chunk_text
+    from leann_cli.ingest.chunk.prose import chunk_text
 
     texts, metas = [], []
     for doc in sorted((ROOT / "examples" / "data").glob("*.rst")):

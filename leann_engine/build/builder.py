@@ -6,20 +6,14 @@ import os
 import uuid
 from pathlib import Path
 from typing import Any
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import make_embedder
-from leann_engine.embed.base import to_metric_space
-from leann_engine.embed.language import LanguageChoice, announce, choose_model
-from leann_engine.index import LeannIndex
-from leann_engine.params import BuildParams
-from leann_engine.params import check_int
-from leann_engine.store.lock import write_lock
-from leann_engine.build.passages import embed_all
-from leann_engine.build.passages import prepare_passages
-from leann_engine.build.pipeline import prepare_target
-from leann_engine.build.pipeline import read_previous
-from leann_engine.build.pipeline import write_index
 
+from leann_engine.build.passages import prepare_passages
+from leann_engine.build.pipeline import Passages, build_generation, prepare_target
+from leann_engine.embed.base import Embedder
+from leann_engine.embed.language import LanguageChoice, announce, choose_model
+from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
+from leann_engine.index import LeannIndex
+from leann_engine.params import BuildParams, check_int
 
 BACKENDS: tuple[str, ...] = ("hnsw",)
 
@@ -35,11 +29,22 @@ class LeannBuilder:
 
     Args:
         backend_name: graph backend; only ``"hnsw"`` exists.
-        embedding_model: sentence-transformers name or local path, or an :class:`Embedder`;
+        embedding_model: sentence-transformers name or local path, or an :class:`Embedder`; with
+            ``embedding_mode`` ``"openai"``/``"ollama"``, the provider's model name.
             ``"intfloat/multilingual-e5-small"`` runs offline through the ``multilingual`` extra.
             When none is named, the build picks by the corpus's script: all-MiniLM-L6-v2, or the
             multilingual model for text mostly in non-Latin scripts (see ``self.language``).
         dimensions: expected vector size; checked against the model when given.
+        embedding_mode: ``"sentence-transformers"`` (default, in-process), ``"openai"`` (any
+            OpenAI-compatible ``POST {base_url}/embeddings``) or ``"ollama"`` (``POST
+            {host}/api/embed``). The index records the mode, model and base URL/host, never a key.
+        embedding_options: the provider's options: ``base_url``, ``api_key``, ``dimensions``
+            (openai), ``host`` (ollama), ``batch_size``, ``timeout``, ``max_retries`` (both);
+            ``device``, ``batch_size``, ``precision`` for sentence-transformers. Keys default to
+            ``OPENAI_API_KEY``/``OPENAI_BASE_URL``/``OLLAMA_HOST``.
+        embedding_prompt_template: text put before every passage (e5 models: ``"passage: "``,
+            the default for e5 model names). Recorded; applied at every recomputation.
+        query_prompt_template: text put before every query (e5 models: ``"query: "``).
         is_recompute: drop the embeddings after the build (default) and recompute the few a
             search needs; ``False`` stores them (float32) for faster queries and compaction.
         is_compact: store neighbour lists gap + varint coded (default) or as plain int32.
@@ -76,25 +81,38 @@ class LeannBuilder:
         embedding_model: str | Embedder | None = None,
         dimensions: int | None = None,
         embedding_mode: str = "sentence-transformers",
+        embedding_options: dict[str, Any] | None = None,
         *,
+        embedding_prompt_template: str | None = None,
+        query_prompt_template: str | None = None,
         show_progress: bool = False,
         params: BuildParams | None = None,
         **options: Any,
     ) -> None:
         if backend_name not in BACKENDS:
             raise ValueError(f"backend_name must be one of {', '.join(BACKENDS)}, got {backend_name!r}")
-        if embedding_mode != "sentence-transformers":
-            raise ValueError(
-                f"embedding_mode {embedding_mode!r} is not supported; use 'sentence-transformers' "
-                "or pass an Embedder object as embedding_model"
-            )
+        check_mode(embedding_mode)
         check_int("dimensions", dimensions, 1, none_ok=True)
         base = params.to_dict() if params is not None else {}
         self.params: BuildParams = BuildParams.from_options(**{**base, **options})
         self.backend_name = backend_name
+        provider_opts, passage_t, query_t = split_templates(embedding_options)
+        self.embedding_mode = embedding_mode
+        self._resolve = (
+            embedding_mode,
+            provider_opts,
+            embedding_prompt_template if embedding_prompt_template is not None else passage_t,
+            query_prompt_template if query_prompt_template is not None else query_t,
+        )
+        self.embedder, self.embedding_section = resolve_embedder(
+            embedding_mode, embedding_model, *self._resolve[1:]
+        )
         # No model named (argument or LEANN_EMBEDDING_MODEL): the build picks by the corpus's script.
-        self._auto_model = embedding_model is None and not os.environ.get("LEANN_EMBEDDING_MODEL")
-        self.embedder = make_embedder(embedding_model)
+        self._auto_model = (
+            embedding_model is None
+            and embedding_mode == "sentence-transformers"
+            and not os.environ.get("LEANN_EMBEDDING_MODEL")
+        )
         self.language: LanguageChoice | None = None
         self.dimensions = dimensions
         self.show_progress = show_progress
@@ -164,37 +182,33 @@ class LeannBuilder:
         ids = self._resolved_ids()
         self._choose_model()
         dim = self._dimension()
-        vectors = to_metric_space(
-            embed_all(self.embedder, self._texts, dim, show_progress=self.show_progress), self.params.metric
+        prepare_target(path)
+        build_generation(
+            Passages(ids, self._texts, self._metas),
+            self.embedder,
+            self.params,
+            path=path,
+            dimension=dim,
+            show_progress=self.show_progress,
+            embedding=self.embedding_section,
         )
-        prepare_target(path)  # the folder must exist before its lock file can
-        with write_lock(path):
-            write_index(
-                path,
-                ids=ids,
-                texts=self._texts,
-                metas=self._metas,
-                vectors=vectors,
-                embedding_model=self.embedder.name,
-                dimension=dim,
-                params=self.params,
-                previous=read_previous(path),
-                embedder=self.embedder,
-                language=self.language.record() if self.language is not None else None,
-            )
         return str(path)
 
     def _choose_model(self) -> None:
         """Language-aware default: with no model named, a corpus mostly in scripts the English
         default cannot read is embedded with the multilingual model when it is installed
-        (said on stderr, recorded as ``language`` in the manifest and ``self.language``);
-        otherwise a :class:`~leann_engine.embed.language.LanguageWarning` names the install."""
+        (said on stderr; recorded in ``self.language`` and the manifest's
+        ``embedding.language``); otherwise a :class:`~leann_engine.embed.language.LanguageWarning`
+        names the install command."""
         if not self._auto_model or not self._texts:
             return
         self.language = choose_model(self._texts, self.embedder.name)
         announce(self.language)
         if self.language.model is not None:
-            self.embedder = make_embedder(self.language.model)
+            self.embedder, self.embedding_section = resolve_embedder(
+                self._resolve[0], self.language.model, *self._resolve[1:]
+            )
+        self.embedding_section = {**self.embedding_section, "language": self.language.record()}
 
     def update_index(self, index_path: str | Path) -> str:
         """Add the queued passages to an existing index (same id: replaced), then clear the queue.

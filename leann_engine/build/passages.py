@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+
 import numpy as np
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import embed_checked
+
+from leann_engine.embed.base import Embedder, embed_checked
 
 
 def prepare_passages(

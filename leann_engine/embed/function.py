@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+
 import numpy as np
-from leann_engine.embed.base import Embedder
 
 
 class FunctionEmbedder:

@@ -4,6 +4,7 @@ dropped first: searches on one topic share most of their walk."""
 from __future__ import annotations
 
 from collections import OrderedDict
+
 import numpy as np
 
 

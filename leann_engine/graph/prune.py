@@ -64,17 +64,23 @@ def prune_high_degree_preserving(
 
 
 def _rng_select(u: int, order: np.ndarray, vectors: np.ndarray, budget: int) -> np.ndarray:
-    """Relative-neighbourhood selection: drop a candidate that a kept neighbour already covers.
+    """Relative-neighbourhood selection over ``order`` (candidates, most similar first)."""
+    return order[rng_select_vectors(vectors[u], vectors[order], budget)]
 
-    Candidates arrive most similar first. If fewer than ``budget`` pass, the nearest discarded
-    ones fill the list, so a node's budget is always used.
+
+def rng_select_vectors(x: np.ndarray, cand: np.ndarray, budget: int) -> np.ndarray:
+    """Positions of the candidates kept for a node with vector ``x``: drop a candidate that a
+    kept neighbour already covers (more similar to it than to ``x``).
+
+    ``cand`` holds the candidates' vectors, most similar first. If fewer than ``budget`` pass,
+    the nearest discarded ones fill the list, so a node's budget is always used. The graph
+    insert (graph/insert.py) uses the same rule on approximate vectors.
     """
-    cand = vectors[order]
-    to_u = cand @ vectors[u]
+    to_u = cand @ x
     pair = cand @ cand.T
     chosen: list[int] = []
     rejected: list[int] = []
-    for i in range(order.size):
+    for i in range(cand.shape[0]):
         if len(chosen) >= budget:
             break
         if any(pair[i, j] > to_u[i] for j in chosen):
@@ -85,7 +91,7 @@ def _rng_select(u: int, order: np.ndarray, vectors: np.ndarray, budget: int) -> 
         if len(chosen) >= budget:
             break
         chosen.append(i)
-    return order[np.array(chosen, dtype=np.int64)]
+    return np.array(chosen, dtype=np.int64)
 
 
 def ensure_connected(graph: Graph, original: Graph | None = None) -> Graph:

@@ -60,7 +60,7 @@ def probe_dense(
         t = texts[int(i)]
         cut = max(8, int(len(t) * PROBE_FRACTION))
         frags.append(t[:cut])
-    q = embed_checked(embedder, frags, vectors.shape[1])
+    q = embed_checked(embedder, frags, vectors.shape[1], query=True)
     if metric == "cosine":
         q = normalize_rows(q)
     sims = q @ np.asarray(vectors, dtype=np.float32).T

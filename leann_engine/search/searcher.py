@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from leann_engine.embed.base import Embedder, embed_checked, make_embedder, to_metric_space
+from leann_engine.embed.base import Embedder, embed_checked, to_metric_space
 from leann_engine.embed.language import readable_share
 from leann_engine.embed.lru import EmbeddingLRU
+from leann_engine.embed.providers import embedder_for_index
 from leann_engine.filters import MetadataFilters, compile_filter, filter_key
 from leann_engine.hybrid.adaptive import query_alpha
 from leann_engine.hybrid.calibrate import prior_alpha
@@ -43,14 +44,6 @@ def _result(rec: dict[str, Any], score: float) -> SearchResult:
     )
 
 
-class _QueryView:
-    """An embedder seen through its ``embed_query``, for the shape checks of ``embed_checked``."""
-
-    def __init__(self, emb: Embedder) -> None:
-        self.name, self.dimension = emb.name, emb.dimension
-        self.embed = emb.embed_query  # type: ignore[attr-defined]
-
-
 def _check_query(query: str | None, query_embedding: Any, p: SearchParams) -> None:
     if query is None:
         if query_embedding is None or p.mode != "dense" or p.use_grep:
@@ -71,8 +64,11 @@ class LeannSearcher:
             print(r.id, round(r.score, 3), r.text)
         print(searcher.last_stats.recomputed, "passages re-embedded")
 
-    The embedding model named in the index manifest is loaded on first use (once per process);
+    The embedding model named in the index manifest is loaded on first use (once per process),
+    or the index's provider (``embedding_mode`` ``"openai"``/``"ollama"``) is reconnected to,
+    its key taken from ``embedding_options`` or the environment (indexes never store keys);
     ``embedding=`` takes any object with ``name``, ``dimension`` and ``embed(texts)`` instead.
+    The index's prompt templates apply either way.
     ``mode``, ``alpha``, ``fusion`` and ``rerank`` set the defaults of :meth:`search`.
     The searcher follows the index: a commit by a writer (another process included) is picked
     up at the next call.
@@ -85,6 +81,7 @@ class LeannSearcher:
         *,
         enable_warmup: bool = False,
         embedding_cache_mb: float = 16.0,
+        embedding_options: dict[str, Any] | None = None,
         mode: str | None = None,
         alpha: float | None = None,
         fusion: str | FusionFn | None = None,
@@ -100,10 +97,11 @@ class LeannSearcher:
         self._snap = Snapshot(self.path)
         self._stamp = manifest_stamp(self.path)
         self._embedding_arg = embedding
+        self._embedding_options = dict(embedding_options or {})
         self._embedder: Embedder | None = None
         self.last_stats = SearchStats()
         if embedding is not None and not isinstance(embedding, str):
-            self._use_embedder(make_embedder(embedding))
+            self._use_embedder(embedder_for_index(self._snap.manifest, embedding))
         if enable_warmup:
             self.embedder.embed(["warm up"])
 
@@ -121,12 +119,9 @@ class LeannSearcher:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            arg = (
-                self._embedding_arg
-                if self._embedding_arg is not None
-                else self._snap.manifest["embedding_model"]
+            self._use_embedder(
+                embedder_for_index(self._snap.manifest, self._embedding_arg, self._embedding_options)
             )
-            self._use_embedder(make_embedder(arg))
         assert self._embedder is not None
         return self._embedder
 
@@ -211,14 +206,7 @@ class LeannSearcher:
     # ------------------------------------------------------------------ search
 
     def embed_query(self, query: str) -> np.ndarray:
-        """The query's vector in metric space; through the embedder's ``embed_query`` when it has
-        one (models such as e5 encode queries and passages differently)."""
-        emb = self.embedder
-        dim = int(self._snap.manifest["dimensions"])
-        if callable(getattr(emb, "embed_query", None)):
-            vec = embed_checked(_QueryView(emb), [query], dim)
-        else:
-            vec = embed_checked(emb, [query], dim)
+        vec = embed_checked(self.embedder, [query], int(self._snap.manifest["dimensions"]), query=True)
         return to_metric_space(vec, self._snap.metric)[0]
 
     def search(
@@ -258,6 +246,7 @@ class LeannSearcher:
         self.refresh()
         snap = self._snap
         stats = SearchStats(mode="grep" if p.use_grep else p.mode)
+        sent = self._provider_counters()
         t_start = time.perf_counter()
         mask = snap.live_mask(filter_key(metadata_filters) if predicate else None, predicate)
         qvec: list[np.ndarray] = []
@@ -280,8 +269,15 @@ class LeannSearcher:
         records = snap.records([r for r, _ in top])
         results = [_result(rec, s) for (_, s), rec in zip(top, records)]
         stats.graph_s = time.perf_counter() - t_start - stats.model_s
+        after = self._provider_counters()
+        stats.provider_requests, stats.bytes_sent = after[0] - sent[0], after[1] - sent[1]
         self.last_stats = stats
         return SearchResults(results, stats)
+
+    def _provider_counters(self) -> tuple[int, int]:
+        """Requests and bytes the embedder has sent so far (0 for in-process models)."""
+        emb = self._embedder
+        return int(getattr(emb, "requests", 0) or 0), int(getattr(emb, "bytes_sent", 0) or 0)
 
     def _first_stage(
         self,
@@ -306,7 +302,8 @@ class LeannSearcher:
         if not k_hits or not d_hits:
             a = 1.0 if not k_hits else 0.0
         elif p.alpha is None:
-            # The index's prior, scaled by how much of the query an English-only model reads.
+            # The index's prior, scaled by how much of the query an English-only model reads,
+            # then moved per query by the agreement and standout of the two rankings.
             stats.alpha_prior = prior_alpha(snap.manifest.get("calibration")) * readable_share(
                 snap.manifest["embedding_model"], query
             )

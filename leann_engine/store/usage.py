@@ -112,6 +112,8 @@ class IndexInfo:
     created_at: str | None
     updated_at: str | None
     keyword_tokenizer: dict[str, Any] | None
+    # "sentence-transformers", "openai", "ollama", or "custom" (an embedder object).
+    embedding_mode: str = "sentence-transformers"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -134,6 +136,7 @@ def info_of(path: Path, m: dict[str, Any]) -> IndexInfo:
         created_at=m.get("created_at"),
         updated_at=m.get("updated_at"),
         keyword_tokenizer=keyword.get("tokenizer"),
+        embedding_mode=str((m.get("embedding") or {}).get("mode", "sentence-transformers")),
     )
 
 

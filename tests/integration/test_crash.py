@@ -137,3 +137,63 @@ while True:
         res = s.search("stream passage storage graph", top_k=5)
         assert len(res) == 5
     assert any(i.startswith("s") for i in LeannSearcher(path, embedder).ids())
+
+
+MERGE_WRITERS = {
+    # Killed halfway through writing the merged graph into the writer's stage folder.
+    "merge-write": """
+def half_write(point, path, data):
+    if point == 'write' and '.stage-' in str(path) and str(path).endswith('.graph'):
+        with open(path, 'wb') as f:
+            f.write(data[: len(data) // 2]); f.flush()
+        pause('READY')
+set_fault_hook(half_write)
+LeannIndex(PATH, emb, auto_compact=False).compact()
+""",
+    # Killed after the merged files were moved to their generation names, before the manifest.
+    "merge-commit": """
+set_fault_hook(lambda point, path, data: point == 'commit' and pause('READY'))
+LeannIndex(PATH, emb, auto_compact=False).compact()
+""",
+}
+
+
+@pytest.fixture
+def coded(tmp_path, embedder):
+    """An index with PQ codes (from 1,024 passages), a delta and tombstones to merge."""
+    texts, metas = make_corpus(1100)
+    b = LeannBuilder(embedding_model=embedder, calibrate=False)
+    b.add_texts(texts, metas, [f"p{i}" for i in range(1100)])
+    path = tmp_path / "m.leann"
+    b.build_index(path)
+    ix = LeannIndex(path, embedder, auto_compact=False)
+    ix.add_texts(make_corpus(30, seed=3)[0], ids=[f"d{i}" for i in range(30)])
+    ix.delete(["p1", "p2", "p50"])
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(MERGE_WRITERS))
+def test_killed_merge_leaves_previous_index_readable(coded, kind):
+    from conftest import WordHashEmbedder
+
+    embedder = WordHashEmbedder()
+    path = coded
+    before = snapshot_of(path, embedder)
+    manifest_before = (path / "manifest.json").read_text()
+    proc = start_writer(MERGE_WRITERS[kind], path)
+    assert proc.stdout.readline().strip() == "READY", proc.stderr.read()
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (path / "manifest.json").read_text() == manifest_before
+    assert snapshot_of(path, embedder) == before
+    assert list(path.glob(".stage-*")) or kind == "merge-commit"
+    # The next writer merges, and removes the dead writer's stage folder and orphaned files.
+    ix = LeannIndex(path, embedder, auto_compact=False)
+    calls = embedder.calls
+    assert ix.compact() is True
+    assert embedder.calls == calls, "the merge re-embedded passages"
+    assert sorted(ix.ids()) == before[0]
+    assert not list(path.glob(".stage-*"))
+    names = set(json.loads((path / "manifest.json").read_text())["files"].values())
+    assert all(p.name in names or not p.name.startswith("base-") or p.name in ix.manifest["previous_files"]
+               for p in path.iterdir())

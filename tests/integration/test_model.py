@@ -124,7 +124,7 @@ def test_updates_with_real_model(tmp_path, sample_chunks, real_model):
 def test_quickstart_example_runs(tmp_path):
     out = subprocess.run(
         [sys.executable, os.path.join(ROOT, "examples", "quickstart.py"), "--index", str(tmp_path), "--query", "reboot the machine with SysRq"],
-        capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
     )
     assert "sysrq.rst" in out.stdout
     assert "% of flat" in out.stdout and "saved against flat vectors" in out.stdout

@@ -115,12 +115,12 @@ def test_language_aware_default_picks_the_multilingual_model(tmp_path, capsys):
     s = _build(tmp_path / "auto", JA + ZH, [f"d{i}" for i in range(24)], None)
     assert "multilingual-e5-small" in capsys.readouterr().err
     manifest = json.loads((tmp_path / "auto" / "manifest.json").read_text())
-    assert manifest["embedding_model"] == E5 and manifest["language"]["auto_model"] == E5
+    assert manifest["embedding_model"] == E5 and manifest["embedding"]["language"]["auto_model"] == E5
     assert s.search("富士山の高さ", mode="dense", top_k=2)[0].id in ("d6", "d18")
     # An English corpus keeps the packaged English default, said nothing about.
     en = _build(tmp_path / "en", EN, [f"e{i}" for i in range(12)], None)
     assert en.manifest["embedding_model"] == DEFAULT_MODEL
-    assert en.manifest["language"] == {"scripts": {"latin": 1.0}, "auto_model": None, "note": None}
+    assert en.manifest["embedding"]["language"] == {"scripts": {"latin": 1.0}, "auto_model": None, "note": None}
     assert "leann:" not in capsys.readouterr().err
 
 

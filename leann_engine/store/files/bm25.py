@@ -45,6 +45,14 @@ VERSION = 2
 def encode_bm25(docs: Sequence[Sequence[str]]) -> bytes:
     """Serialise the inverted lists of ``docs`` (token lists, in row order)."""
     vocab: dict[str, int] = {}
+    t, d, f, doc_len = _triples(docs, vocab, 0)
+    return _encode(sorted(vocab, key=vocab.__getitem__), t, d, f, doc_len)
+
+
+def _triples(
+    docs: Sequence[Sequence[str]], vocab: dict[str, int], first_row: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(term id, row, term frequency) of every posting of ``docs``, and their lengths."""
     term_ids: list[int] = []
     rows: list[int] = []
     tfs: list[int] = []
@@ -53,12 +61,39 @@ def encode_bm25(docs: Sequence[Sequence[str]]) -> bytes:
         doc_len[r] = len(toks)
         for term, tf in Counter(toks).items():
             term_ids.append(vocab.setdefault(term, len(vocab)))
-            rows.append(r)
+            rows.append(first_row + r)
             tfs.append(tf)
-    t = np.asarray(term_ids, dtype=np.int64)
-    d = np.asarray(rows, dtype=np.int64)
-    f = np.asarray(tfs, dtype=np.int64)
-    n_terms = len(vocab)
+    as_int = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    return as_int(term_ids), as_int(rows), as_int(tfs), doc_len
+
+
+def merge_bm25(old: FilePostings, new_row: np.ndarray, new_docs: Sequence[Sequence[str]]) -> bytes:
+    """The keyword file of a merged base: ``old``'s postings with rows renumbered by
+    ``new_row`` (old row -> new row, -1 drops it), then ``new_docs`` after the kept rows.
+
+    Postings are decoded and re-encoded; no passage text is read or tokenized again.
+    """
+    t, d, f = old.all_postings()
+    keep = new_row[d] >= 0
+    t, d, f = t[keep], new_row[d[keep]], f[keep]
+    kept = int((new_row >= 0).sum())
+    doc_len = np.zeros(kept, dtype=np.int64)
+    live_old = new_row >= 0
+    doc_len[new_row[live_old]] = old.doc_len[live_old]
+    terms = old.terms()
+    vocab = {term: i for i, term in enumerate(terms)}
+    t2, d2, f2, len2 = _triples(new_docs, vocab, kept)
+    terms = sorted(vocab, key=vocab.__getitem__)
+    cat = np.concatenate
+    return _encode(terms, cat([t, t2]), cat([d, d2]), cat([f, f2]), cat([doc_len, len2]))
+
+
+def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_len: np.ndarray) -> bytes:
+    used = np.bincount(t, minlength=len(terms)) > 0
+    if not used.all():  # terms no kept passage uses any more leave the vocabulary
+        renum = np.cumsum(used) - 1
+        t, terms = renum[t], [term for term, u in zip(terms, used.tolist()) if u]
+    n_terms = len(terms)
     order = np.lexsort((d, t))  # by term, then row
     t, d, f = t[order], d[order], f[order]
     df = np.bincount(t, minlength=n_terms).astype(np.int64)
@@ -78,7 +113,6 @@ def encode_bm25(docs: Sequence[Sequence[str]]) -> bytes:
     seq = np.concatenate([gaps, f])[o].astype(np.uint64)
     postings = codec.encode_varints(seq)
     block_bytes = np.bincount(key_term[o], weights=codec.varint_sizes(seq), minlength=n_terms)
-    terms = sorted(vocab, key=vocab.__getitem__)
     sections = [
         "\n".join(terms).encode("utf-8"),
         codec.encode_varints(df.astype(np.uint64)),
@@ -87,7 +121,7 @@ def encode_bm25(docs: Sequence[Sequence[str]]) -> bytes:
         postings,
     ]
     header = {
-        "rows": len(docs),
+        "rows": int(doc_len.size),
         "terms": n_terms,
         "postings": int(d.size),
         "sections": [len(s) for s in sections],
@@ -126,10 +160,30 @@ class FilePostings(Postings):
             raise IndexFormatError(f"{bad} (postings size)")
         self._term_index: dict[str, int] | None = None
 
+    def terms(self) -> list[str]:
+        return self._vocab_raw.decode("utf-8").split("\n") if self._vocab_raw else []
+
+    def all_postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every posting as (term id, row, term frequency) arrays, term by term."""
+        df = self.df.astype(np.int64)
+        total = int(df.sum())
+        try:
+            seq = codec.decode_varints(self._postings, 2 * total).astype(np.int64)
+        except ValueError as e:
+            raise IndexFormatError(f"{self.path}: the postings are damaged ({e})") from e
+        starts = np.zeros(df.size + 1, dtype=np.int64)
+        np.cumsum(df, out=starts[1:])
+        term = np.repeat(np.arange(df.size), df)
+        local = np.arange(total) - starts[term]
+        gaps = seq[2 * starts[term] + local]
+        tfs = seq[2 * starts[term] + df[term] + local]
+        csum = np.cumsum(gaps)
+        before = csum[starts[:-1][term]] - gaps[starts[:-1][term]]
+        return term, csum - before, tfs
+
     def lookup(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         if self._term_index is None:
-            terms = self._vocab_raw.decode("utf-8").split("\n") if self._vocab_raw else []
-            self._term_index = {t: i for i, t in enumerate(terms)}
+            self._term_index = {t: i for i, t in enumerate(self.terms())}
         i = self._term_index.get(term)
         if i is None:
             return EMPTY_ROWS, EMPTY_ROWS

@@ -1,0 +1,228 @@
+"""Fold the delta and the tombstones into the graph without re-embedding the base.
+
+The delta's passages were embedded once when they were added (their vectors are in the delta
+file); here they get codes from the existing codebooks and are linked into the graph
+(:mod:`leann_engine.graph.insert`). Deleted passages are unlinked, their neighbours repaired from
+the codes, and their text, keyword postings, codes and ids are dropped while the new base files
+are written by copying bytes. The codebooks are retrained only when a drift check on the new
+passages says they no longer fit; the retrain re-embeds at most :data:`DRIFT_SAMPLE` passages.
+"""
+
+from __future__ import annotations
+
+import mmap
+from typing import Any
+
+import numpy as np
+
+from leann_engine.build.commit import Stage, commit_stage, base_manifest
+from leann_engine.build.pipeline import Passages, quantization_error, stage_segment
+from leann_engine.embed.base import Embedder
+from leann_engine.graph.insert import GraphEditor
+from leann_engine.graph.prune import ensure_connected
+from leann_engine.keyword.tokenize import index_tokenizer
+from leann_engine.params import GRAPH_SEED, BuildParams
+from leann_engine.quant.pq import ProductQuantizer, adc_scores, codebook_size, train_pq
+from leann_engine.search.dense import vectors_for
+from leann_engine.store.files.bm25 import FilePostings, encode_bm25, merge_bm25
+from leann_engine.store.records import encode_records
+from leann_engine.store.snapshot import Snapshot
+
+# Most passages a codebook retrain re-embeds (a sample of the live base).
+DRIFT_SAMPLE = 2048
+# Retrain when the passages coded since the last training (at least DRIFT_MIN_ROWS of them) have
+# a mean quantization error above the codebooks' own on their training set by this factor, or
+# when the index has grown enough for twice as many centroids per subspace. Held-out rows score
+# somewhat worse than training rows even without drift, hence the margin.
+DRIFT_RATIO = 1.5
+DRIFT_MIN_ROWS = 256
+
+
+def can_merge(snap: Snapshot) -> bool:
+    """Whether the base's vectors are known without re-embedding it (stored or coded)."""
+    return snap.base.n > 0 and (snap.base_embeddings is not None or snap.pq is not None)
+
+
+class _Approx:
+    """Base rows' vectors: stored, or rebuilt from the codes one row at a time and kept.
+
+    A code's vector is read through the quantizer's ADC tables of the unit vectors (coordinate
+    ``d`` of a row is its ADC score against ``e_d``), so any quantizer with ``table`` and
+    ``adc_scores`` works, whatever its code layout.
+    """
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.stored = snap.base_embeddings
+        self.dim = snap.dimension
+        if self.stored is None:
+            pq, self.codes = snap.pq
+            self.unit = np.stack([pq.table(e) for e in np.eye(self.dim, dtype=np.float32)])
+            self.cache = np.zeros((snap.base.n, self.dim), dtype=np.float32)
+            self.have = np.zeros(snap.base.n, dtype=bool)
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if self.stored is not None:
+            return np.asarray(self.stored[rows], dtype=np.float32)
+        need = np.unique(rows[~self.have[rows]])
+        if need.size:
+            c = self.codes[need].astype(np.intp)  # (r, m)
+            m = np.arange(c.shape[1])
+            self.cache[need] = self.unit[:, m[None, :], c].sum(axis=2).T
+            self.have[need] = True
+        return self.cache[rows]
+
+
+def _retrain(
+    snap: Snapshot, pq: ProductQuantizer, approx: _Approx, live: np.ndarray, new: np.ndarray, embedder: Embedder
+) -> tuple[ProductQuantizer, np.ndarray, float, int]:
+    """New codebooks from a sample of at most DRIFT_SAMPLE live base rows (their exact vectors)
+    plus the new passages; returns them, the live base rows' new codes, the new baseline error
+    and how many passages were re-embedded."""
+    rng = np.random.default_rng(GRAPH_SEED)
+    sample = np.sort(rng.choice(live, size=min(DRIFT_SAMPLE, live.size), replace=False))
+    exact = vectors_for(snap, sample.tolist(), embedder)
+    train = np.concatenate([exact, new]) if new.size else exact
+    ksub = max(pq.ksub, codebook_size(live.size + new.shape[0]))
+    fresh = train_pq(train, pq.m, ksub=ksub, seed=GRAPH_SEED)
+    # Rows outside the sample are re-coded from their old codes' vectors (no embedding).
+    base = approx(live)
+    pos = np.searchsorted(live, sample)
+    base[pos] = exact
+    codes = fresh.encode(base)
+    re_embedded = 0 if snap.base_embeddings is not None else int(sample.size)
+    return fresh, codes, quantization_error(fresh, train, fresh.encode(train)), re_embedded
+
+
+def merge_generation(
+    snap: Snapshot, embedder: Embedder, params: BuildParams, *, lock_timeout: float = 60.0, locked: bool = False
+) -> dict[str, Any]:
+    """Write and commit the next generation of ``snap`` with the delta linked into the graph and
+    deleted passages removed; commits only if the index is still at ``snap``'s generation."""
+    m = snap.manifest
+    n_base = snap.base.n
+    dead = snap.dead[:n_base]
+    live = np.flatnonzero(~dead)
+    new_rows = np.flatnonzero(~snap.dead[n_base:])
+    new = np.ascontiguousarray(snap.delta.embeddings[new_rows], dtype=np.float32)
+    approx = _Approx(snap)
+    info = dict(m.get("quantizer") or {})
+    pq_codes = snap.pq
+    stats: dict[str, Any] = {"inserted": int(new_rows.size), "deleted": int(dead.sum()), "re_embedded": 0}
+    if pq_codes is not None:
+        pq, codes = pq_codes
+        new_codes = pq.encode(new) if new.size else np.zeros((0, pq.m), dtype=np.uint8)
+        err = quantization_error(pq, new, new_codes) if new.size else 0.0
+        base_err = float(info.get("error") or err)  # an older index: the first merge sets it
+        seen = int(info.get("coded_since", 0)) + int(new.shape[0])
+        err_sum = float(info.get("error_sum_since", 0.0)) + err * new.shape[0]
+        grown = codebook_size(live.size + new.shape[0]) >= 2 * pq.ksub
+        drifted = seen >= DRIFT_MIN_ROWS and err_sum / seen > DRIFT_RATIO * base_err
+        info.update(coded_since=seen, error_sum_since=round(err_sum, 6))
+        if grown or drifted:
+            pq, live_codes, base_err, stats["re_embedded"] = _retrain(snap, pq, approx, live, new, embedder)
+            new_codes = pq.encode(new) if new.size else new_codes[:, :0]
+            stats["retrained"] = True
+            info.update(coded_since=0, error_sum_since=0.0)
+        else:
+            live_codes = codes[live]
+        info["error"] = round(base_err, 6)
+
+    def score_fn(x: np.ndarray):
+        table = pq_codes[0].table(x) if (snap.base_embeddings is None and pq_codes is not None) else None
+
+        def score(rows: np.ndarray) -> np.ndarray:
+            out = np.empty(rows.size, dtype=np.float32)
+            old = rows < n_base
+            if old.any():
+                r = rows[old]
+                out[old] = adc_scores(table, pq_codes[1][r]) if table is not None else approx(r) @ x
+            if (~old).any():
+                out[~old] = new[rows[~old] - n_base] @ x
+            return out
+
+        return score
+
+    def vectors(rows: np.ndarray) -> np.ndarray:
+        out = np.empty((rows.size, snap.dimension), dtype=np.float32)
+        old = rows < n_base
+        if old.any():
+            out[old] = approx(rows[old])
+        if (~old).any():
+            out[~old] = new[rows[~old] - n_base]
+        return out
+
+    editor = GraphEditor(
+        snap.graph,
+        vectors,
+        max_degree=params.graph_degree,
+        pruned_degree=params.pruned_degree or params.graph_degree,
+        hub_fraction=params.hub_fraction,
+    )
+    editor.delete(dead)
+    for x in new:
+        editor.insert(x, score_fn(x))
+    graph, new_id = editor.to_graph(np.concatenate([~dead, np.ones(new.shape[0], dtype=bool)]))
+    graph = ensure_connected(graph)
+    return _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, info, (lock_timeout, locked),
+                             (pq, np.concatenate([live_codes, new_codes])) if pq_codes is not None else None)
+
+
+def _copy_records(snap: Snapshot, live: np.ndarray, recs: list[dict[str, Any]]) -> tuple[bytes, np.ndarray]:
+    """The live base passages' lines, copied as bytes, then the new passages' lines."""
+    offs = snap.base.offsets
+    with open(snap.base.data_path, "rb") as f:
+        size = int(offs[-1])
+        buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        try:
+            parts = [buf[int(offs[r]) : int(offs[r + 1])] for r in live.tolist()]
+        finally:
+            if size:
+                buf.close()
+    data, new_offs = encode_records([r["id"] for r in recs], [r["text"] for r in recs],
+                                    [r.get("metadata") or {} for r in recs])
+    lens = np.concatenate([np.diff(offs)[live], np.diff(new_offs)]).astype(np.uint64)
+    offsets = np.zeros(lens.size + 1, dtype=np.uint64)
+    np.cumsum(lens, out=offsets[1:])
+    return b"".join(parts) + data, offsets
+
+
+def _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, info, lock, pq):
+    m = snap.manifest
+    n_base = snap.base.n
+    recs = [snap.delta.records[j] for j in new_rows.tolist()]
+    ids = [snap.base.ids[r] for r in live.tolist()] + [r["id"] for r in recs]
+    passages = Passages(ids, [""] * len(ids))  # texts travel as copied bytes (records=)
+    bm25 = None
+    if params.keyword_index:
+        tok = index_tokenizer(m)
+        new_docs = tok.tokenize_many([r["text"] for r in recs])
+        name = m["files"].get("bm25")
+        if name:
+            bm25 = merge_bm25(FilePostings(snap.path / name), new_id[:n_base], new_docs)
+        else:  # made before keyword indexes: tokenize the kept base once
+            bm25 = encode_bm25(tok.tokenize_many(snap.texts(live.tolist())) + new_docs)
+    stored = None
+    if not params.is_recompute and snap.base_embeddings is not None:
+        stored = np.concatenate([np.asarray(snap.base_embeddings[live], dtype=np.float32), new])
+    hubs = None
+    if snap.hubs is not None:
+        rows, vecs = snap.hubs
+        keep = new_id[rows] >= 0
+        hubs = (new_id[rows[keep]], vecs[keep])
+    stage = Stage(snap.path)
+    try:
+        gstats = stage_segment(stage, passages, graph, params=params, vectors=stored, pq=pq, bm25=bm25,
+                               hubs=hubs, records=_copy_records(snap, live, recs))
+    except BaseException:
+        stage.discard()
+        raise
+    carry = {k: m.get(k) for k in ("keyword", "calibration", "hybrid")}
+
+    def make(gen, previous, files, checksums):
+        out = base_manifest(gen=gen, previous=previous, params=params, embedding_model=m["embedding_model"],
+                            dimension=snap.dimension, rows=graph.n, files=files, checksums=checksums,
+                            extra={**carry, "graph": gstats, "quantizer": info or None})
+        out["last_merge"] = stats
+        return out
+
+    return commit_stage(stage, expect=int(m["generation"]), lock_timeout=lock[0], make_manifest=make, locked=lock[1])
