@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannIndex, index_info
+from leann_engine.embed.language import choose_model
 
 from ..indexes import ENGINE_DIR, is_index
 from ..settings import BuildOptions
@@ -274,6 +275,36 @@ def _resolve_model(options: BuildOptions, embedding: Any) -> BuildOptions:
     return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
 
 
+def _auto_model(options: BuildOptions, embedding: Any) -> bool:
+    """Whether this build may pick its model by the corpus's language: none was named (option,
+    ``LEANN_EMBEDDING_MODEL``), it runs locally, and any warm model passed in is the default."""
+    return (
+        options.embedding_model is None
+        and options.embedding_mode == "sentence-transformers"
+        and not os.environ.get("LEANN_EMBEDDING_MODEL")
+        and (embedding is None or getattr(embedding, "name", None) == DEFAULT_MODEL)
+    )
+
+
+def _language_default(
+    options: BuildOptions, embedding: Any, texts: list[str], report: BuildReport, log: Callable[[str], None] | None
+) -> tuple[BuildOptions, Any]:
+    """The engine's language-aware default for a new index: the multilingual model for text
+    mostly in non-Latin scripts when it is installed (a warm default model is then not used),
+    otherwise a warning with the install command; said in the report and through ``log``."""
+    choice = choose_model(texts, DEFAULT_MODEL)
+    if choice.message is None:
+        return options, embedding
+    report.warnings.append(choice.message)
+    if log is not None:
+        log(choice.message)
+    else:
+        print(choice.message, file=sys.stderr)
+    if choice.model is None:
+        return options, embedding
+    return replace(options, embedding_model=choice.model), None
+
+
 def build_from_docs(
     index_folder: str | Path,
     docs: list[str | Path],
@@ -305,7 +336,9 @@ def build_from_docs(
     t0 = time.perf_counter()
     if not docs:
         raise ValueError("docs is empty: give at least one file or folder to index")
-    options = _resolve_model(options or BuildOptions(), embedding)
+    options = options or BuildOptions()
+    auto_model = _auto_model(options, embedding)
+    options = _resolve_model(options, embedding)
     folder = Path(index_folder)
     engine = folder / ENGINE_DIR
     base_path = Path(base).resolve() if base is not None else Path.cwd().resolve()
@@ -328,6 +361,8 @@ def build_from_docs(
         raise ValueError(
             "no documents to index under " + ", ".join(str(r) for r in roots) + _skip_hint(report.skipped)
         )
+    if auto_model and plan.full and chunks.texts:
+        options, embedding = _language_default(options, embedding, chunks.texts, report, log)
     apply_to_index(
         engine,
         chunks,

@@ -150,3 +150,28 @@ def test_adapters_helper_embeddings_take_the_multilingual_model():
     assert docs.shape == (12, 384) and int(np.argmax(docs @ q)) == 6
     assert np.allclose(li.get_query_embedding("日本で一番高い山"), q, atol=1e-6)
     assert np.allclose(li.get_text_embedding(JA[6]), docs[6], atol=1e-6)
+
+
+@pytest.mark.multilingual
+def test_cli_build_picks_the_multilingual_model_for_japanese_documents(tmp_path):
+    """The CLI/MCP build path (build_from_docs, real files): no model named, Japanese documents
+    -> multilingual-e5-small, said in the report; English documents keep the default."""
+    from leann_cli.ingest.pipeline import build_from_docs
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, t in enumerate(JA):
+        (docs / f"ja{i}.txt").write_text(t * 3, encoding="utf-8")
+    said: list[str] = []
+    report = build_from_docs(tmp_path / "idx", [docs], base=tmp_path, log=said.append)
+    assert any("multilingual-e5-small" in w for w in report.warnings) and said
+    manifest = json.loads((Path(report.index_path) / "manifest.json").read_text())
+    assert manifest["embedding_model"] == E5
+    s = LeannSearcher(report.index_path)
+    assert "富士山" in s.search("日本で一番高い山", mode="dense", top_k=1)[0].text
+    en = tmp_path / "en"
+    en.mkdir()
+    (en / "a.txt").write_text(" ".join(EN), encoding="utf-8")
+    rep = build_from_docs(tmp_path / "idx-en", [en], base=tmp_path)
+    assert not rep.warnings
+    assert json.loads((Path(rep.index_path) / "manifest.json").read_text())["embedding_model"] == DEFAULT_MODEL
