@@ -8,8 +8,7 @@ import time
 import numpy as np
 
 from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
-from leann_engine.embed.base import make_embedder  # noqa: E402
-from leann_engine.embed.sentence_transformers import DEFAULT_MODEL  # noqa: E402
+from leann_engine import DEFAULT_MODEL, make_embedder  # noqa: E402
 
 
 def model_dir() -> str:

@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannIndex, index_info
-from leann_engine.embed.language import choose_model
+from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannIndex, choose_model, index_info
 
 from ..indexes import ENGINE_DIR, is_index
 from ..settings import BuildOptions

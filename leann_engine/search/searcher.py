@@ -304,10 +304,10 @@ class LeannSearcher:
         elif p.alpha is None:
             # The index's prior, scaled by how much of the query an English-only model reads,
             # then moved per query by the agreement and standout of the two rankings.
-            stats.alpha_prior = prior_alpha(snap.manifest.get("calibration")) * readable_share(
-                snap.manifest["embedding_model"], query
-            )
-            a = query_alpha(stats.alpha_prior, d_hits, k_hits)
+            calibration = snap.manifest.get("calibration")
+            stats.alpha_prior = prior_alpha(calibration) * readable_share(snap.manifest["embedding_model"], query)
+            # Without a calibration (turned off, or a small index) the weight stays as documented.
+            a = query_alpha(stats.alpha_prior, d_hits, k_hits) if calibration else stats.alpha_prior
         else:
             a = float(p.alpha)
         stats.alpha = a

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
 
-from leann_engine import DEFAULT_MODEL
-from leann_engine.embed.base import make_embedder
+from leann_engine import DEFAULT_MODEL, make_embedder
 
 from .._embedder import MemoEmbedder
 

@@ -10,8 +10,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import BaseNode
 
-from leann_engine import DEFAULT_MODEL, Embedder
-from leann_engine.embed.base import make_embedder
+from leann_engine import DEFAULT_MODEL, Embedder, make_embedder
 
 from .._embedder import MemoEmbedder
 
