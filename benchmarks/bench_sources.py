@@ -30,13 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from leann_cli.sources.chunk import chunk_messages
+from leann_cli.sources.mail import read_mail
+from leann_cli.sources.sync import index_folder, sync_items
+from leann_cli.sources.wechat import read_wechat
 
-from leann_cli.sources.chunk import chunk_messages  # noqa: E402
-from leann_cli.sources.mail import read_mail  # noqa: E402
-from leann_cli.sources.sync import index_folder, sync_items  # noqa: E402
-from leann_cli.sources.wechat import read_wechat  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 QUERIES = [
     "meeting next week",

@@ -95,6 +95,13 @@ class IndexSummary:
     is_recompute: bool
     files: int
     generation: int = 0
+    has_codes: bool = True
+
+    @property
+    def graph_only(self) -> bool:
+        """Recompute-only with no PQ codes (small indexes get none): a compaction re-embeds every
+        passage, so large updates cost a full re-embedding."""
+        return self.is_recompute and not self.has_codes
 
     @property
     def flat_bytes(self) -> int:
@@ -113,6 +120,8 @@ class IndexSummary:
             "embedding_model": self.embedding_model,
             "is_recompute": self.is_recompute,
             "generation": self.generation,
+            "has_codes": self.has_codes,
+            "graph_only": self.graph_only,
         }
 
 
@@ -134,6 +143,7 @@ def summarize(name: str, base: str | Path | None = None) -> IndexSummary:
         is_recompute=bool(info.is_recompute),
         files=len(record.files) if record is not None else 0,
         generation=int(info.generation),
+        has_codes=bool(info.has_codes),
     )
 
 

@@ -1,4 +1,5 @@
-"""The ``leann`` command: build, search, ask, list, remove, reindex, daemon.
+"""The ``leann`` command: build, watch, search, ask, list, remove, reindex, daemon, serve, and the
+personal-data importers (``index-email``, ``index-browser``, ``index-chatgpt``, ...).
 
 Exit status 0 on success, 1 on an error (one line on stderr, no traceback; ``LEANN_DEBUG=1``
 shows it), 2 on a usage error. Each subcommand lives in :mod:`leann_cli.commands`; this module
@@ -31,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in MODULES:
         module.add_parsers(sub)
+    # Their own packages register themselves; each subcommand imports its heavy parts when run.
+    from . import serve
+    from .sources import cli as sources_cli
+
+    sources_cli.register(sub)
+    serve.register(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
 """``leann-mcp``: an MCP server over stdio so a desktop assistant can search your indexes.
 
-Tools: ``leann_search(index_name, query, top_k, mode, filters, complexity)``, ``leann_list()``,
+Tools: ``leann_search(index_name, query, top_k, mode, filters, complexity, after, before, from_)``, ``leann_list()``,
 ``leann_build(index_name, docs, ...)`` and ``leann_status(index_name)``. The server is a long-lived
 process that keeps the model and the open indexes in memory, so every query after the first runs
 at the engine's warm speed. It speaks only on stdin/stdout and opens no network port. Indexes are
@@ -80,8 +80,11 @@ def _register_search(server: Any, tools: IndexService, call: Any) -> None:
         mode: str = DEFAULT_MODE,
         filters: dict[str, Any] | None = None,
         complexity: int = DEFAULT_COMPLEXITY,
+        after: str | None = None,
+        before: str | None = None,
+        from_: str | None = None,
     ) -> dict[str, Any]:
-        """Search a leann index of the user's documents.
+        """Search a leann index of the user's documents, mail, chats or browser history.
 
         Args:
             index_name: the index to search (see leann_list).
@@ -91,15 +94,29 @@ def _register_search(server: Any, tools: IndexService, call: Any) -> None:
             filters: metadata conditions, all must hold, e.g. {"file_type": ".md"} or
                 {"start_line": {">=": 100}}; operators == != < <= > >= in not_in contains
                 starts_with ends_with. Metadata keys: source, file_type, start_line, end_line,
-                language, page, slide.
+                language, page, slide; for mail, chats and browser history also date,
+                date_last, from, subject, title, url.
             complexity: search effort, 1 to %(max_complexity)d (default %(complexity)d).
+            after: only passages dated on or after this date (YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601;
+                mail, chats and browser history carry dates).
+            before: only passages dated before this date.
+            from_: only passages whose sender (or chat people) contains this text, any case.
         """
         import anyio
 
         # In a worker thread, so the server keeps answering (pings, cancellations) meanwhile.
         return await anyio.to_thread.run_sync(
             lambda: call(
-                tools.search, index_name, query, top_k=top_k, mode=mode, filters=filters, complexity=complexity
+                tools.search,
+                index_name,
+                query,
+                top_k=top_k,
+                mode=mode,
+                filters=filters,
+                complexity=complexity,
+                after=after,
+                before=before,
+                sender=from_,
             )
         )
 

@@ -135,18 +135,37 @@ def results_from_message(reply: Mapping[str, Any]) -> SearchResults:
     return SearchResults([SearchResult(**r) for r in reply.get("results", [])], stats)
 
 
-def source_label(meta: Mapping[str, Any]) -> str:
-    """Where a passage comes from, as search output and chat citations show it:
-    ``docs/a.md:3-5``, ``slides.pptx:12 (slide 3)``."""
-    label = str(meta.get("source", "unknown source"))
-    start = meta.get("start_line")
-    if start is not None:
-        end = meta.get("end_line", start)
-        label += f":{start}" if end in (None, start) else f":{start}-{end}"
-    for key in ("page", "slide"):
-        if meta.get(key) is not None:
-            label += f" ({key} {meta[key]})"
-    return label
+def _when(meta: Mapping[str, Any]) -> str:
+    date = meta.get("date")
+    return str(date)[:16].replace("T", " ") if isinstance(date, str) and date else ""
+
+
+def source_label(meta: Mapping[str, Any], *, date: bool = True) -> str:
+    """Where a passage comes from, as search output, chat citations and ``leann serve`` show it:
+    ``docs/a.md:3-5``, ``slides.pptx:12 (slide 3)``, ``2024-01-05 10:00 · Budget — Ann <a@x.org> ·
+    mail``, ``Chat with Bo · chatgpt``, ``Python docs · https://docs.python.org/``.
+
+    The date leads when ``date`` is true and the passage has one (``leann serve`` shows it apart).
+    """
+    parts = [_when(meta)] if date else []
+    subject, sender = meta.get("subject"), meta.get("sender") or meta.get("from")
+    if subject or sender:
+        parts.append(" — ".join(str(x) for x in (subject, sender) if x))
+    title = meta.get("title") or meta.get("conversation")
+    if title and not subject:
+        parts.append(str(title))
+    where = meta.get("url") or meta.get("source") or meta.get("path")
+    if where:
+        where = str(where)
+        start = meta.get("start_line")
+        if start is not None:
+            end = meta.get("end_line", start)
+            where += f":{start}" if end in (None, start) else f":{start}-{end}"
+        for key in ("page", "slide"):
+            if meta.get(key) is not None:
+                where += f" ({key} {meta[key]})"
+        parts.append(where)
+    return " · ".join(p for p in parts if p) or "unknown source"
 
 
 class SearcherPool:
@@ -178,6 +197,25 @@ class SearcherPool:
 
     def search(self, engine: str | Path, request: SearchRequest) -> SearchResults:
         return run_search(self.get(engine), request)
+
+    def forget(self, engine: str | Path) -> None:
+        """Close and drop the searcher of ``engine`` (before its folder is removed); no-op if none."""
+        with self._lock:
+            self._drop(Path(engine))
+
+    def embedder_for(self, model: str) -> Any:
+        """The embedder of an open searcher over an index of ``model`` (kept loaded for its
+        searches, so a build can reuse the warm model), or None when no open index uses it."""
+        from leann_engine import index_info
+
+        with self._lock:
+            for path, (_, searcher) in self._open.items():
+                try:
+                    if index_info(path).embedding_model == model:
+                        return searcher.embedder
+                except (OSError, ValueError):  # removed or rebuilt meanwhile: not this one
+                    continue
+        return None
 
     def paths(self) -> list[str]:
         with self._lock:
@@ -236,10 +274,26 @@ class IndexService:
             if infos:
                 self.pool.get(infos[0].path / ENGINE_DIR).embed_query("warm up")
 
-    def search(self, index_name: str, query: str, **options: Any) -> dict[str, Any]:
-        """``options``: :class:`SearchRequest`'s fields (top_k, complexity, mode, filters, ...)."""
+    def search(
+        self,
+        index_name: str,
+        query: str,
+        *,
+        after: str | None = None,
+        before: str | None = None,
+        sender: str | None = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """``options``: :class:`SearchRequest`'s fields (top_k, complexity, mode, filters, ...);
+        ``after``/``before``/``sender`` add the date and sender conditions of ``leann search``."""
+        from .sources.filters import combine, search_filters
+
         path = existing_engine_path(index_name, self.base)
-        request = SearchRequest(query, **{k: v for k, v in options.items() if v is not None})
+        given = {k: v for k, v in options.items() if v is not None}
+        extra = search_filters(after, before, sender)
+        if extra:
+            given["filters"] = combine(given.get("filters"), extra)
+        request = SearchRequest(query, **given)
         with self._lock:
             results = self.pool.search(path, request)
         return {"index_name": index_name, "query": query, "mode": request.mode, "results": results.to_list()}

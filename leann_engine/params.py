@@ -102,8 +102,8 @@ class BuildParams(_Params):
     ``pruned_degree``: neighbour budget of non-hub nodes after high-degree-preserving pruning;
     ``None`` keeps HNSW's lists. ``hub_fraction``: share of nodes, by degree, that keep
     ``graph_degree``. ``num_threads``: hnswlib build threads (-1: all cores).
-    ``pq_bytes``: PQ code bytes per passage for the two-level search (``None``/0: graph only;
-    indexes under 1,024 passages get no codes). ``hub_cache_mb``: float16 embeddings of hub
+    ``pq_bytes``: the most code bytes per passage the build-time probe may choose for the
+    two-level search (``None``/0: graph only; indexes under 32 passages get no codes). ``hub_cache_mb``: float16 embeddings of hub
     nodes stored with the index (0: none). ``metric``: ``"cosine"`` or ``"mips"``.
     ``is_recompute``: drop embeddings after the build and recompute at search time.
     ``is_compact``: varint-coded neighbour lists (else plain int32). ``stopwords``: BM25 stop
@@ -116,7 +116,7 @@ class BuildParams(_Params):
     pruned_degree: int | None = 12
     hub_fraction: float = 0.02
     num_threads: int = -1
-    pq_bytes: int | None = 32
+    pq_bytes: int | None = 48
     hub_cache_mb: float = 0.0
     metric: str = "cosine"
     is_recompute: bool = True

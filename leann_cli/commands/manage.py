@@ -48,7 +48,7 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"{'NAME':<24} {'FILES':>7} {'PASSAGES':>9} {'ON DISK':>10} {'FLAT INDEX':>11} {'RATIO':>6}  MODE")
     for i in infos:
         ratio = f"{100 * i.size_bytes / i.flat_bytes:.0f}%" if i.flat_bytes else "-"
-        mode = "recompute" if i.is_recompute else "stored"
+        mode = "stored" if not i.is_recompute else "graph only*" if i.graph_only else "recompute"
         print(
             f"{i.name:<24} {i.files:>7,} {i.passages:>9,} {human(i.size_bytes):>10} {human(i.flat_bytes):>11} "
             f"{ratio:>6}  {mode}"
@@ -56,6 +56,11 @@ def run_list(args: argparse.Namespace) -> int:
     print(
         "ON DISK: the whole index with its text; FLAT INDEX: float32 vectors alone (what a flat vector store keeps)."
     )
+    if any(i.graph_only for i in infos):
+        print(
+            "* graph only: no stored embeddings or PQ codes, so a compaction (`leann reindex`, or many "
+            "updates) re-embeds every passage."
+        )
     return 0
 
 

@@ -17,7 +17,9 @@ SNIPPET = 240
 
 def add_parsers(sub: Subparsers) -> None:
     p = sub.add_parser(
-        "search", help="search an index", description="Search an index; prints score, source and snippet."
+        "search",
+        help="search an index",
+        description="Search an index; prints score, date and source (sender, subject or title) and snippet.",
     )
     p.add_argument("name", type=index_name, help="index name")
     p.add_argument("query", help="what to look for")
@@ -35,6 +37,13 @@ def add_parsers(sub: Subparsers) -> None:
         action="append",
         metavar="KEY=VALUE",
         help="metadata condition, repeatable (all must hold); also KEY!=V, KEY>=V, KEY<=V, KEY>V, KEY<V, KEY~TEXT",
+    )
+    p.add_argument(
+        "--after", metavar="DATE", help="passages dated on or after DATE (YYYY, YYYY-MM, YYYY-MM-DD or ISO 8601)"
+    )
+    p.add_argument("--before", metavar="DATE", help="passages dated before DATE")
+    p.add_argument(
+        "--from", dest="sender", metavar="TEXT", help="sender or chat people containing TEXT (any case)"
     )
     p.add_argument("--grep", action="store_true", help="exact substring search")
     p.add_argument("--json", action="store_true", help="print results as JSON")
@@ -59,6 +68,7 @@ def print_results(results: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..service import SearchRequest, parse_filters, run_search
+    from ..sources.filters import combine, search_filters
 
     path = existing_engine_path(args.name)
     request = SearchRequest(
@@ -66,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         complexity=args.complexity,
         mode=args.mode,
-        filters=parse_filters(args.filter),
+        filters=combine(parse_filters(args.filter), search_filters(args.after, args.before, args.sender)),
         rerank=args.rerank,
         grep=args.grep,
     )

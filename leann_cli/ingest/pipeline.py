@@ -184,13 +184,25 @@ class Chunks:
     ids: list[str] = field(default_factory=list)
 
 
+Progress = Callable[[str, int, int], None]
+
+
 def read_and_chunk(
-    plan: Plan, options: BuildOptions, skips: SkipCounts, report: BuildReport, show_progress: bool = False
+    plan: Plan,
+    options: BuildOptions,
+    skips: SkipCounts,
+    report: BuildReport,
+    show_progress: bool = False,
+    progress: Progress | None = None,
 ) -> Chunks:
-    """Read and chunk the plan's new and changed files; files that fail are skipped and counted."""
+    """Read and chunk the plan's new and changed files; files that fail are skipped and counted.
+    ``progress("reading", files_done, files_total)`` follows each file."""
     out = Chunks()
     bar = _bar(len(plan.to_index), "reading", show_progress)
-    for path, source in plan.to_index:
+    total = len(plan.to_index)
+    for done, (path, source) in enumerate(plan.to_index, start=1):
+        if progress is not None:
+            progress("reading", done - 1, total)
         try:
             pieces = chunk_document(path, source, options)
         except BinaryFileError:
@@ -216,6 +228,8 @@ def read_and_chunk(
             out.ids.append(chunk_id(source, i))
     if bar is not None:
         bar.close()
+    if progress is not None:
+        progress("reading", total, total)
     return out
 
 
@@ -314,6 +328,7 @@ def build_from_docs(
     base: str | Path | None = None,
     show_progress: bool = False,
     log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
     api_key: str | None = None,
 ) -> BuildReport:
     """Build or update the index in ``index_folder`` from the documents under ``docs``.
@@ -329,6 +344,9 @@ def build_from_docs(
         base: the folder source paths are relative to (default: the current one).
         show_progress: progress bars on stderr.
         log: called with warnings (unreadable files); default: ignored, they are in the report.
+        progress: called as ``progress(stage, done, total)``: ``"reading"`` with files read of
+            those to read, then ``"embedding"`` with chunks embedded and written (0 of n before,
+            n of n after).
         api_key: the OpenAI-compatible server's key for this run (default ``OPENAI_API_KEY``);
             never written to the index or ``sources.json``.
     """
@@ -348,7 +366,7 @@ def build_from_docs(
     previous = read_sources(folder) if is_index(engine) else None
 
     plan = plan_changes(files, base_path, previous, options, skips, force=force)
-    chunks = read_and_chunk(plan, options, skips, report, show_progress)
+    chunks = read_and_chunk(plan, options, skips, report, show_progress, progress)
     report.skipped = skips.to_dict()
     report.warnings = list(skips.errors)
     if log is not None:
@@ -362,6 +380,8 @@ def build_from_docs(
         )
     if auto_model and plan.full and chunks.texts:
         options, embedding = _language_default(options, embedding, chunks.texts, report, log)
+    if progress is not None:
+        progress("embedding", 0, len(chunks.texts))
     apply_to_index(
         engine,
         chunks,
@@ -373,6 +393,8 @@ def build_from_docs(
         show_progress=show_progress,
         api_key=api_key,
     )
+    if progress is not None:
+        progress("embedding", len(chunks.texts), len(chunks.texts))
     record = SourcesRecord([str(r) for r in roots], str(base_path), options.to_record(), plan.record)
     if plan.full or chunks.texts or stale or previous is None or previous.to_json() != record.to_json():
         write_sources(folder, record)

@@ -184,7 +184,7 @@ class Api:
 
     def build_start(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /api/build {"index", "docs": [paths], "force"}``: an incremental build in the background."""
-        from ..ingest import build_from_docs
+        from ..ingest.pipeline import build_from_docs
         from ..ingest.sources import read_sources
         from ..settings import BuildOptions
 
@@ -194,7 +194,7 @@ class Api:
         except b.CliError as e:
             raise ApiError(400, str(e)) from None
         folder = b.index_dir(name, self.base)  # type: ignore[arg-type]
-        stored = read_sources(folder) if (folder / b.ENGINE_DIR / "manifest.json").exists() else None
+        stored = read_sources(folder) if b.is_index(folder / b.ENGINE_DIR) else None
         roots = self._docs_inside(body.get("docs") or (stored.docs if stored else None))
         force = bool(body.get("force", False))
         try:
@@ -202,14 +202,29 @@ class Api:
         except ValueError as e:
             raise ApiError(400, f"stored build options of {name!r} are not usable: {e}") from None
 
-        def work() -> dict[str, Any]:
-            report = build_from_docs(folder, roots, options, force=force, embedding=self.build_embedding, base=self.base)
+        def work(job: Any) -> dict[str, Any]:
+            embedding = self.build_embedding or self._warm_model(options.embedding_model)
+            report = build_from_docs(
+                folder, roots, options, force=force, embedding=embedding, base=self.base, progress=job.step
+            )
             return report.to_dict() | {"summary": report.summary()}
 
         job = self.jobs.start(name, [str(r) for r in roots], work)  # type: ignore[arg-type]
         if job is None:
             raise ApiError(409, f"a build of {name!r} is already running")
         return job.to_dict()
+
+    def _warm_model(self, model: str | None) -> Any:
+        """The model an open index already loaded, when the build uses the same one."""
+        import os
+
+        from leann_engine import DEFAULT_MODEL
+
+        want = model or os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL)
+        try:
+            return self.pool.warm_embedder(want, self.search_lock)
+        except Exception:  # no warm model: the build loads its own
+            return None
 
     def build_status(self, params: Mapping[str, list[str]]) -> dict[str, Any]:
         """``GET /api/build?id=N`` for one build, without ``id`` for every build this server ran."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from leann_engine import SEARCH_MODES, disk_usage
+from leann_engine import SEARCH_MODES, FunctionEmbedder, disk_usage
 
 from ..chat import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL, LLMUnavailableError, build_messages
 from ..indexes import (
@@ -23,6 +23,7 @@ from ..indexes import (
     check_index_name,
     existing_engine_path,
     index_dir,
+    is_index,
     list_indexes,
 )
 from ..service import DEFAULT_MODE, MAX_TOP_K, SearchRequest, parse_filters
@@ -46,6 +47,7 @@ __all__ = [
     "disk_sizes",
     "existing_engine_path",
     "index_dir",
+    "is_index",
     "list_indexes",
     "parse_filters",
     "result_dicts",
@@ -86,7 +88,20 @@ class SearcherPool:
 
     def forget(self, name: str) -> None:
         """Close the searcher of ``name`` (before its folder is removed)."""
-        self._pool._drop(index_dir(name, self.base) / ENGINE_DIR)  # LEAD: a public forget() on the service pool
+        self._pool.forget(index_dir(name, self.base) / ENGINE_DIR)
+
+    def warm_embedder(self, model: str, lock: threading.Lock) -> Any:
+        """The warm model of an open index of ``model`` for a build, or None. Its calls take
+        ``lock`` (the searches' lock), as one model is not shared between threads at once."""
+        emb = self._pool.embedder_for(model)
+        if emb is None:
+            return None
+
+        def embed(texts: list[str]) -> Any:
+            with lock:
+                return emb.embed(texts)
+
+        return FunctionEmbedder(embed, int(emb.dimension), str(emb.name))
 
     def close(self) -> None:
         self._pool.close()

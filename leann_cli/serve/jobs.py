@@ -22,6 +22,20 @@ class BuildJob:
     finished: float | None = None
     report: dict[str, Any] | None = None
     error: str | None = None
+    stage: str = "starting"  # starting | reading (files) | embedding (chunks)
+    done: int = 0
+    total: int = 0
+
+    def step(self, stage: str, done: int, total: int) -> None:
+        """The build pipeline's ``progress`` callback."""
+        self.stage, self.done, self.total = stage, int(done), int(total)
+
+    @property
+    def progress(self) -> float:
+        """Share of the current stage done; 1 when finished."""
+        if self.state != "running":
+            return 1.0
+        return self.done / self.total if self.total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         end = self.finished or time.time()
@@ -31,8 +45,10 @@ class BuildJob:
             "docs": self.docs,
             "state": self.state,
             "elapsed_s": round(end - self.started, 2),
-            # The ingest pipeline reports no per-file progress yet: 0 while running, 1 when finished.
-            "progress": 0.0 if self.state == "running" else 1.0,
+            "stage": self.stage,
+            "done": self.done,
+            "total": self.total,
+            "progress": round(self.progress, 4),
             "report": self.report,
             "error": self.error,
         }
@@ -50,8 +66,11 @@ class BuildJobs:
         with self._lock:
             return next((j for j in self._jobs.values() if j.index == index and j.state == "running"), None)
 
-    def start(self, index: str, docs: list[str], work: Callable[[], dict[str, Any]]) -> BuildJob | None:
-        """Run ``work`` in a thread; None when a build of ``index`` is already running."""
+    def start(
+        self, index: str, docs: list[str], work: Callable[[BuildJob], dict[str, Any]]
+    ) -> BuildJob | None:
+        """Run ``work(job)`` in a thread (it reports progress through ``job.step``); None when a
+        build of ``index`` is already running."""
         with self._lock:
             if any(j.index == index and j.state == "running" for j in self._jobs.values()):
                 return None
@@ -61,9 +80,9 @@ class BuildJobs:
         threading.Thread(target=self._run, args=(job, work), name=f"leann-build-{index}", daemon=True).start()
         return job
 
-    def _run(self, job: BuildJob, work: Callable[[], dict[str, Any]]) -> None:
+    def _run(self, job: BuildJob, work: Callable[[BuildJob], dict[str, Any]]) -> None:
         try:
-            report = work()
+            report = work(job)
             job.report, job.state = report, "done"
         except Exception as e:  # shown on the page; the server keeps running
             job.error, job.state = f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e), "failed"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -58,7 +57,7 @@ class OllamaStream:
                     f"or choose an installed one ({detail})"
                 ) from e
             raise LLMUnavailableError(f"Ollama at {self.host} answered {e.code}: {detail}") from e
-        except (urllib.error.URLError, ConnectionError, socket.timeout) as e:
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as e:
             raise self._not_running(e) from e
 
     def pieces(self) -> Iterator[str]:

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..service import source_label as _source_label
+
 SNIPPET_CHARS = 480
 # Words too common to be worth marking in a snippet.
 _COMMON = frozenset(
@@ -59,25 +61,8 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
 
 
 def source_label(meta: Mapping[str, Any]) -> str:
-    """Where a passage comes from, in the words of its source: mail, conversation, web page or file."""
-    parts: list[str] = []
-    subject, sender = meta.get("subject"), meta.get("sender") or meta.get("from")
-    if subject or sender:
-        parts.append(" — ".join(str(x) for x in (subject, sender) if x))
-    title = meta.get("title") or meta.get("conversation")
-    if title and not subject:
-        parts.append(str(title))
-    src = meta.get("url") or meta.get("source") or meta.get("path")
-    if src:
-        where = str(src)
-        start, end = meta.get("start_line"), meta.get("end_line")
-        if start is not None:
-            where += f":{start}" if end in (None, start) else f":{start}-{end}"
-        for key in ("page", "slide"):
-            if meta.get(key) is not None:
-                where += f" ({key} {meta[key]})"
-        parts.append(where)
-    return " · ".join(parts) or "unknown source"
+    """Where a passage comes from (the CLI's one formatter); the page shows the date apart."""
+    return _source_label(meta, date=False)
 
 
 def safe_link(meta: Mapping[str, Any]) -> str | None:

@@ -130,7 +130,17 @@ def register(subparsers: Any) -> None:
             name, help=help_text, description=help_text + ". Re-running adds only what is new."
         )
         _add_source_args(name, p)
-        p.set_defaults(func=run_command, source_command=name)
+        p.set_defaults(func=_run, source_command=name)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``func`` of the ``leann`` subcommands: exit status 0 (errors are raised for ``leann`` to show)."""
+    from .._extras import quiet_libraries
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    quiet_libraries()
+    run_command(args)
+    return 0
 
 
 def run_command(args: argparse.Namespace, embedding: Any = None) -> SyncReport:

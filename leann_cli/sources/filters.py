@@ -68,10 +68,10 @@ def combine(filters: dict[str, Any] | None, extra: dict[str, Any] | None) -> dic
 
 
 def result_label(metadata: dict[str, Any]) -> str:
-    """``2024-01-05 10:00 · Ann, Ben · Garden`` for a search hit's readable line: date, sender or
-    people, and subject or title; ``""`` for passages without these fields (documents)."""
-    date = str(metadata.get("date") or "")
-    when = date[:16].replace("T", " ") if date else ""
-    who = str(metadata.get("from") or "")
-    what = str(metadata.get("subject") or metadata.get("title") or "")
-    return " · ".join(p for p in (when, who, what) if p)
+    """``2024-01-05 10:00 · Garden — Ann`` for a search hit's readable line: date, subject or title,
+    sender or people (the CLI's one formatter, :func:`leann_cli.service.source_label`, without the
+    source); ``""`` for passages without these fields (documents)."""
+    from ..service import source_label
+
+    personal = {k: metadata[k] for k in ("date", "subject", "title", "from", "sender") if metadata.get(k)}
+    return source_label(personal) if personal else ""

@@ -4,6 +4,11 @@ The whole source is read before the index is touched, so a source that fails to 
 index as it was. What was indexed from each source is remembered in ``personal-sources.json``
 next to the engine folder (id -> content hash); writes go through the engine's public
 ``LeannIndex.add_texts`` and ``delete``, never a rebuild.
+
+New items are embedded and added in batches of :data:`ADD_BATCH`, so a first import of a large
+mailbox holds one batch of vectors at a time; the engine's compaction is held back until the last
+batch, which applies its :class:`~leann_engine.CompactionPolicy` once, so a graph-only index is not
+re-embedded after every batch.
 """
 
 from __future__ import annotations
@@ -11,31 +16,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..indexes import ENGINE_DIR, SOURCES_FILE, CliError, index_dir, is_index
 from .base import Item, SourceError
 
 STATE_FILE = "personal-sources.json"
-ENGINE_DIR = "documents.leann"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ADD_BATCH = 2048  # items embedded and appended per add_texts call
 
 
 def index_folder(name: str, base: str | Path | None = None) -> Path:
-    """``.leann/indexes/NAME`` under ``base`` (``$LEANN_BASE_DIR`` or the current folder).
-
-    Mirrors where ``leann build`` keeps indexes; at merge this should call the CLI's settings
-    module instead of repeating its rule.
-    """
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise SourceError(
-            f"index name {name!r} is not valid: use letters, digits, '.', '_' or '-' (not starting with '.' or '-')"
-        )
-    root = Path(base or os.environ.get("LEANN_BASE_DIR") or Path.cwd()).expanduser().resolve()
-    return root / ".leann" / "indexes" / name
+    """``.leann/indexes/NAME`` under ``base`` (``$LEANN_BASE_DIR`` or the current folder): the
+    CLI's own rule (:func:`leann_cli.indexes.index_dir`), so ``leann search NAME`` finds it."""
+    try:
+        return index_dir(name, base)
+    except CliError as e:
+        raise SourceError(str(e)) from None
 
 
 @dataclass
@@ -78,8 +77,8 @@ def _open_index(folder: Path, embedding: Any, log: Callable[[str], None]) -> Any
     from leann_engine import LeannIndex
 
     engine = folder / ENGINE_DIR
-    if (engine / "manifest.json").exists():
-        if (folder / "sources.json").exists() and not (folder / STATE_FILE).exists():
+    if is_index(engine):
+        if (folder / SOURCES_FILE).exists() and not (folder / STATE_FILE).exists():
             raise SourceError(
                 f"{folder}: this index was built from documents by `leann build`; choose another index name"
             )
@@ -97,10 +96,12 @@ def sync_items(
     embedding: Any = None,
     base: str | Path | None = None,
     log: Callable[[str], None] = lambda s: None,
+    batch: int = ADD_BATCH,
 ) -> SyncReport:
     """Make index ``name`` hold exactly ``items`` for ``source_key`` (other sources untouched).
 
     ``embedding``: an embedder object or model name (default: the index's, or the engine default).
+    ``batch``: items embedded per ``add_texts`` call.
     """
     folder = index_folder(name, base)
     current: dict[str, Item] = {}
@@ -115,11 +116,31 @@ def sync_items(
     fresh = [it for i, it in current.items() if before.get(i) != digests[i]]
     gone = [i for i in before if i not in current]
     index = _open_index(folder, embedding, log)
-    if fresh:
-        index.add_texts([it.text for it in fresh], [it.metadata for it in fresh], [it.id for it in fresh])
-    deleted = index.delete(gone) if gone else 0
+    try:
+        deleted = _apply(index, fresh, gone, batch)
+    finally:
+        index.close()
     state["sources"][source_key] = digests
     _write_state(state_path, state)
     return SyncReport(
         added=len(fresh), deleted=deleted, kept=len(current) - len(fresh), embedded_texts=len(fresh)
     )
+
+
+def _apply(index: Any, fresh: list[Item], gone: list[str], batch: int) -> int:
+    """Delete ``gone``, add ``fresh`` in batches; the index's compaction policy runs on the last
+    write only. Returns how many passages were deleted."""
+    if batch < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
+    policy = index.policy
+    steps = [fresh[i : i + batch] for i in range(0, len(fresh), batch)]
+    index.policy = policy.replace(enabled=False) if steps else policy
+    try:
+        deleted = index.delete(gone) if gone else 0
+        for n, part in enumerate(steps, start=1):
+            if n == len(steps):
+                index.policy = policy
+            index.add_texts([it.text for it in part], [it.metadata for it in part], [it.id for it in part])
+    finally:
+        index.policy = policy
+    return deleted

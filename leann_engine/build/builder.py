@@ -61,9 +61,9 @@ class LeannBuilder:
             ``mode="bm25"``/``"hybrid"`` still work, tokenizing the passages in memory at first use.
         calibrate: probe the model at build to weigh hybrid fusion (embeds up to 128 short
             pseudo-queries; turn off for paid embedding APIs, hybrid then uses ``alpha=0.5``).
-        pq_bytes: bytes of product-quantization code kept per passage for the two-level
-            search, from 1,024 passages (default 32: about 2% of a float32 index of 384-d vectors, plus float16
-            codebooks of 256 x dimension x 2 bytes); ``None`` or 0 writes the graph-only index.
+        pq_bytes: the most bytes of 4-bit product-quantization code per passage the build's
+            probe may choose for the two-level search (default 48; it picks the smallest code
+            that ranks this index's passages well enough); ``None`` or 0: graph only.
         hub_cache_mb: store the float16 embeddings of the most visited (hub) nodes, up to this
             many MB, so searches re-embed fewer passages; 0 (default) keeps the index smallest.
         num_threads: hnswlib build threads (-1, the default: all cores).

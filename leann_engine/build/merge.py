@@ -23,6 +23,7 @@ from leann_engine.graph.prune import ensure_connected
 from leann_engine.keyword.tokenize import index_tokenizer
 from leann_engine.params import GRAPH_SEED, BuildParams
 from leann_engine.quant.pq import ProductQuantizer, adc_scores, codebook_size, train_pq
+from leann_engine.quant.pq4 import PackedPQ, train_packed
 from leann_engine.search.dense import vectors_for
 from leann_engine.store.files.bm25 import FilePostings, encode_bm25, merge_bm25
 from leann_engine.store.records import encode_records
@@ -83,7 +84,11 @@ def _retrain(
     exact = vectors_for(snap, sample.tolist(), embedder)
     train = np.concatenate([exact, new]) if new.size else exact
     ksub = max(pq.ksub, codebook_size(live.size + new.shape[0]))
-    fresh = train_pq(train, pq.m, ksub=ksub, seed=GRAPH_SEED)
+    if isinstance(pq, PackedPQ):  # same code size, rotation and error margin, new centroids
+        fresh = train_packed(train, pq.m, seed=pq.seed)
+        fresh.margin = pq.margin
+    else:
+        fresh = train_pq(train, pq.m, ksub=ksub, seed=GRAPH_SEED)
     # Rows outside the sample are re-coded from their old codes' vectors (no embedding).
     base = approx(live)
     pos = np.searchsorted(live, sample)
@@ -169,6 +174,10 @@ def merge_generation(
 
 def _copy_records(snap: Snapshot, live: np.ndarray, recs: list[dict[str, Any]]) -> tuple[bytes, np.ndarray]:
     """The live base passages' lines, copied as bytes, then the new passages' lines."""
+    if snap.base.blocks is not None:  # compressed blocks: decoded, then written as lines
+        old = snap.base.records(live.tolist())
+        return encode_records([r["id"] for r in old + recs], [r["text"] for r in old + recs],
+                              [r.get("metadata") or {} for r in old + recs])
     offs = snap.base.offsets
     with open(snap.base.data_path, "rb") as f:
         size = int(offs[-1])

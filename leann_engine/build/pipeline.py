@@ -29,15 +29,16 @@ from leann_engine.hybrid.calibrate import probe_dense
 from leann_engine.keyword.bm25 import keyword_settings
 from leann_engine.keyword.tokenize import Tokenizer
 from leann_engine.params import GRAPH_SEED, BuildParams
-from leann_engine.quant.pq import ProductQuantizer, codebook_size, train_pq
-from leann_engine.store.codec import encode_varints
+from leann_engine.quant.pq import ProductQuantizer
+from leann_engine.quant.pq4 import PackedPQ
+from leann_engine.quant.probe import choose_codes
 from leann_engine.store.files.bm25 import encode_bm25
 from leann_engine.store.files.graph import encode_graph
 from leann_engine.store.files.hubs import encode_hub_file, hub_rows
 from leann_engine.store.files.pq import encode_pq_file
 from leann_engine.store.io import EMBEDDING_DTYPE
 from leann_engine.store.manifest import MANIFEST, OWN_FILE_PREFIXES
-from leann_engine.store.records import encode_records
+from leann_engine.store.files.passages import encode_passages
 
 
 @dataclass
@@ -102,19 +103,23 @@ def order(graph: Graph, vectors: np.ndarray) -> tuple[Graph, np.ndarray]:
     return (relabel(graph, perm) if graph.n > 1 else graph), perm
 
 
-def codes(vectors: np.ndarray, params: BuildParams) -> tuple[ProductQuantizer, np.ndarray, float] | None:
-    """PQ codebooks trained on ``vectors``, their codes and the mean relative quantization error
-    (the baseline of the drift check); ``None`` for a graph-only index."""
-    ksub = codebook_size(vectors.shape[0])
-    if not (params.pq_bytes and ksub):
+# Fewer rows than this are scored exactly: their codes and codebooks would outweigh them.
+MIN_CODED_ROWS = 32
+
+
+def codes(vectors: np.ndarray, params: BuildParams) -> tuple[PackedPQ, np.ndarray, float] | None:
+    """Codes chosen by the build-time probe (:mod:`leann_engine.quant.probe`), and the mean
+    relative quantization error (the baseline of the drift check); ``None`` for a graph-only
+    index."""
+    if not params.pq_bytes or vectors.shape[0] < MIN_CODED_ROWS:
         return None
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    pq = train_pq(x, min(int(params.pq_bytes), x.shape[1]), ksub=ksub, seed=GRAPH_SEED)
-    c = pq.encode(x)
-    return pq, c, quantization_error(pq, x, c)
+    quant, c, probe = choose_codes(x, max_bytes=int(params.pq_bytes), seed=GRAPH_SEED)
+    quant.chosen = probe["chosen"]
+    return quant, c, quantization_error(quant, x, c)
 
 
-def quantization_error(pq: ProductQuantizer, x: np.ndarray, c: np.ndarray, sample: int = 2048) -> float:
+def quantization_error(pq: ProductQuantizer | PackedPQ, x: np.ndarray, c: np.ndarray, sample: int = 2048) -> float:
     """Mean of ``1 - <x, x'>/|x|^2`` over up to ``sample`` rows, where ``<x, x'>`` is the ADC
     score of ``x`` against its own code (0 for a perfect code)."""
     from leann_engine.quant.pq import adc_scores
@@ -150,7 +155,7 @@ def stage_segment(
     *,
     params: BuildParams,
     vectors: np.ndarray | None,
-    pq: tuple[ProductQuantizer, np.ndarray] | None,
+    pq: tuple[ProductQuantizer | PackedPQ, np.ndarray] | None,
     bm25: bytes | None,
     hubs: tuple[np.ndarray, np.ndarray] | None = None,
     records: tuple[bytes, np.ndarray] | None = None,
@@ -161,12 +166,15 @@ def stage_segment(
     the hub cache chosen from the graph; ``records`` are already encoded passage lines (bytes
     and offsets) when a merge copied them.
     """
-    data, offsets = records if records is not None else encode_records(passages.ids, passages.texts, passages.metas)
+    texts, metas = passages.texts, passages.metas
+    if records is not None:  # a merge hands over JSON lines of {id, text, metadata}
+        recs = [json.loads(line) for line in records[0].splitlines()]
+        texts, metas = [r["text"] for r in recs], [r.get("metadata") or {} for r in recs]
+    blocks, table = encode_passages(passages.ids, texts, metas)
     stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
-    stage.write("base_data", "jsonl", data)
-    # Record lengths as varints (about 2 bytes a passage); readers rebuild the offsets by cumsum.
-    stage.write("base_offsets", "lens", encode_varints(np.diff(offsets).astype(np.uint64)))
-    stage.write("base_ids", "ids.json", json.dumps(passages.ids, ensure_ascii=False).encode())
+    # Each block has its CRC in the table, the table its own.
+    stage.write("base_blocks", "pz", blocks)
+    stage.write("base_table", "pzt", table)
     if bm25 is not None:
         stage.write("bm25", "bm25", bm25)
     if not params.is_recompute and vectors is not None:
@@ -265,6 +273,8 @@ def build_generation(
     except BaseException:
         stage.discard()
         raise
+    if pq is not None and getattr(pq[0], "chosen", None):
+        stats["codes"] = pq[0].chosen
     extra = {
         "graph": stats,
         "keyword": keyword_settings(tokenizer) if tokenizer is not None else None,

@@ -56,127 +56,54 @@ def greedy_descent(graph: Graph, cache: ScoreCache) -> int:
     return cur
 
 
-def beam_search(
-    graph: Graph,
-    score: ScoreFn,
-    *,
-    ef: int,
-    accept: Callable[[int], bool] | None = None,
-    batch_size: int = 0,
-    beam_width: int = 1,
-    approx: ScoreFn | None = None,
-    keep_ratio: float = 1.0,
-    strategy: str = "global",
-) -> tuple[list[tuple[float, int]], int]:
-    """Best-first search on level 0 with a result queue of ``ef`` accepted nodes.
+class StepPolicy:
+    """How the beam loop starts and which of a step's new neighbours it scores.
 
-    ``accept(node)`` restricts what may enter the result queue (metadata filters, tombstones);
-    rejected nodes are still walked through, so a filter never disconnects the graph.
-    Each step pops at least ``beam_width`` frontier nodes and keeps popping until ``batch_size``
-    new neighbours are gathered; both trade strict best-first order for bigger model batches.
-    Returns ``(results sorted by similarity descending, nodes scored)``.
-
-    Two-level search (LEANN paper, section 4.1) with ``approx``, cheap approximate similarities
-    (PQ codes): only the most promising ``keep_ratio`` share is scored exactly, so every result
-    carries an exact score.
-
-    * ``strategy="global"``: the walk runs on ``approx`` alone (its ``ef`` queue costs table
-      look-ups, no model calls), then the best ``ceil(keep_ratio * ef)`` of that queue are
-      scored exactly in one batch. Measured on 20,000 MiniLM chunks with 32-byte codes, this
-      needs about a fifth of the exact scores of ``"local"`` for the same recall.
-    * ``strategy="local"``: the walk follows exact scores; each step's new neighbours are ranked
-      by ``approx`` and only ``ceil(keep_ratio * new)`` of them are scored exactly and queued.
-
-    The second count returned is then the number of exactly scored nodes.
+    The exact walk scores every new neighbour; the two-level *local* walk ranks them by the
+    approximate scorer and scores only the best ``keep_ratio`` share; the *global* walk is the
+    exact loop run on the approximate scorer, followed by :func:`rerank_in_order`.
     """
-    if approx is not None and strategy == "global":
-        found, _ = beam_search(
-            graph, approx, ef=ef, accept=accept, batch_size=batch_size, beam_width=beam_width
-        )
-        # The epsilon keeps float noise (1 - 0.8 = 0.19999...) from adding one more node.
-        n_take = max(1, math.ceil(keep_ratio * ef - 1e-9))
-        take = np.asarray([v for _, v in found[:n_take]], dtype=np.int64)
-        if not take.size:
-            return [], 0
-        exact = np.asarray(score(take), dtype=np.float64)
-        order = np.argsort(-exact, kind="stable")
-        return [(float(exact[i]), int(take[i])) for i in order], int(take.size)
-    if approx is not None and keep_ratio < 1.0:
-        return _two_level(
-            graph,
-            score,
-            approx,
-            ef=ef,
-            accept=accept,
-            batch_size=batch_size,
-            beam_width=beam_width,
-            keep_ratio=keep_ratio,
-        )
-    if graph.n == 0:
-        return [], 0
-    cache = ScoreCache(score)
-    start = greedy_descent(graph, cache)
-    visited = {start}
-    frontier = [(-cache[start], start)]  # max-heap by similarity
-    results: list[tuple[float, int]] = []  # min-heap of accepted (similarity, node)
 
-    def offer(node: int) -> None:
-        s = cache[node]
-        if accept is not None and not accept(node):
-            return
-        if len(results) < ef:
-            heapq.heappush(results, (s, node))
-        elif s > results[0][0]:
-            heapq.heapreplace(results, (s, node))
+    def seeds(self, cache: ScoreCache, start: int) -> tuple[set[int], list[int]]:
+        """``(seen, frontier seeds)``: the exact walk starts from ``start`` alone."""
+        return {start}, [start]
 
-    offer(start)
-    while frontier:
-        popped: list[int] = []
-        pending: list[int] = []
-        while frontier:
-            neg, node = frontier[0]
-            if len(results) >= ef and -neg < results[0][0]:
-                break
-            heapq.heappop(frontier)
-            popped.append(node)
-            for v in graph.neighbors(node).tolist():
-                if v not in visited:
-                    visited.add(v)
-                    pending.append(v)
-            if len(popped) >= beam_width and len(pending) >= batch_size:
-                break
-        if not popped:
-            break
-        if not pending:
-            continue
-        cache.score_new(np.asarray(pending, dtype=np.int64))
-        bound = results[0][0] if len(results) >= ef else -np.inf
-        for v in pending:
-            s = cache[v]
-            if len(results) < ef or s > bound:
-                heapq.heappush(frontier, (-s, v))
-                offer(v)
-                bound = results[0][0] if len(results) >= ef else -np.inf
-    results.sort(reverse=True)
-    return results, len(cache)
+    def choose(self, pending: list[int]) -> list[int]:
+        return pending
 
 
-def _two_level(
+class LocalPolicy(StepPolicy):
+    """Two-level local step: only the most promising share of new neighbours is scored."""
+
+    def __init__(self, approx: ScoreFn, keep_ratio: float) -> None:
+        self.approx, self.keep_ratio = approx, keep_ratio
+
+    def seeds(self, cache: ScoreCache, start: int) -> tuple[set[int], list[int]]:
+        # The upper levels were scored exactly; they count as seen and seed the frontier.
+        seen = set(cache.sims)
+        return seen, [start] + [n for n in seen if n != start]
+
+    def choose(self, pending: list[int]) -> list[int]:
+        new = np.asarray(pending, dtype=np.int64)
+        est = np.asarray(self.approx(new), dtype=np.float64)
+        take = max(1, math.ceil(self.keep_ratio * new.size))
+        return new[np.argsort(-est, kind="stable")[:take]].tolist()
+
+
+def _beam(
     graph: Graph,
-    score: ScoreFn,
-    approx: ScoreFn,
+    cache: ScoreCache,
+    policy: StepPolicy,
     *,
     ef: int,
     accept: Callable[[int], bool] | None,
     batch_size: int,
     beam_width: int,
-    keep_ratio: float,
-) -> tuple[list[tuple[float, int]], int]:
-    cache = ScoreCache(score)
-    start = greedy_descent(graph, cache)
-    seen = set(cache.sims)  # the upper levels were scored exactly; they count as seen
-    frontier = [(-cache[start], start)]
-    results: list[tuple[float, int]] = []
+) -> list[tuple[float, int]]:
+    """The one frontier loop: pop, gather new neighbours, let ``policy`` pick, score, queue."""
+    seen, seeds = policy.seeds(cache, greedy_descent(graph, cache))
+    frontier: list[tuple[float, int]] = []  # max-heap by similarity
+    results: list[tuple[float, int]] = []  # min-heap of accepted (similarity, node)
 
     def offer(node: int, s: float) -> None:
         if accept is not None and not accept(node):
@@ -186,11 +113,9 @@ def _two_level(
         elif s > results[0][0]:
             heapq.heapreplace(results, (s, node))
 
-    offer(start, cache[start])
-    for node in seen:
-        if node != start:
-            heapq.heappush(frontier, (-cache[node], node))
-            offer(node, cache[node])
+    for node in seeds:
+        heapq.heappush(frontier, (-cache[node], node))
+        offer(node, cache[node])
     while frontier:
         popped = 0
         pending: list[int] = []
@@ -210,10 +135,7 @@ def _two_level(
             break
         if not pending:
             continue
-        new = np.asarray(pending, dtype=np.int64)
-        est = np.asarray(approx(new), dtype=np.float64)
-        take = max(1, math.ceil(keep_ratio * new.size))
-        chosen = new[np.argsort(-est, kind="stable")[:take]].tolist()
+        chosen = policy.choose(pending)
         cache.score_new(np.asarray(chosen, dtype=np.int64))
         bound = results[0][0] if len(results) >= ef else -np.inf
         for v in chosen:
@@ -223,4 +145,102 @@ def _two_level(
                 offer(v, s)
                 bound = results[0][0] if len(results) >= ef else -np.inf
     results.sort(reverse=True)
-    return results, len(cache)
+    return results
+
+
+def rerank_in_order(
+    candidates: np.ndarray,
+    estimates: np.ndarray,
+    score: ScoreFn,
+    *,
+    budget: int,
+    top_k: int | None = None,
+    margin: float | None = None,
+    batch: int = 8,
+) -> list[tuple[float, int]]:
+    """Score ``candidates`` exactly in order of promise (``estimates``, descending).
+
+    Without ``margin`` the best ``budget`` are scored in one batch. With it (the code's error
+    bound: an exact similarity exceeds its estimate by at most ``margin``), scoring stops as
+    soon as no unscored candidate can still enter the exact top ``top_k``: the k-th best exact
+    similarity is at least the next estimate plus ``margin``. ``budget`` caps the scores.
+    """
+    order = np.argsort(-np.asarray(estimates, dtype=np.float64), kind="stable")[:budget]
+    cand = np.asarray(candidates, dtype=np.int64)[order]
+    est = np.asarray(estimates, dtype=np.float64)[order]
+    if not cand.size:
+        return []
+    if margin is None or top_k is None:
+        steps = [cand.size]
+    else:
+        first = min(cand.size, max(top_k, batch))
+        steps = list(range(first, cand.size, batch)) + [cand.size]
+    done, exact = 0, np.empty(0, dtype=np.float64)
+    for end in steps:
+        exact = np.concatenate([exact, np.asarray(score(cand[done:end]), dtype=np.float64)])
+        done = end
+        if margin is not None and top_k is not None and done < cand.size and exact.size >= top_k:
+            kth = np.partition(exact, exact.size - top_k)[exact.size - top_k]
+            if kth >= est[done] + margin:
+                break
+    top = np.argsort(-exact, kind="stable")
+    return [(float(exact[i]), int(cand[i])) for i in top]
+
+
+def beam_search(
+    graph: Graph,
+    score: ScoreFn,
+    *,
+    ef: int,
+    accept: Callable[[int], bool] | None = None,
+    batch_size: int = 0,
+    beam_width: int = 1,
+    approx: ScoreFn | None = None,
+    keep_ratio: float = 1.0,
+    strategy: str = "global",
+    top_k: int | None = None,
+    margin: float | None = None,
+    budget: int | None = None,
+) -> tuple[list[tuple[float, int]], int]:
+    """Best-first search on level 0 with a result queue of ``ef`` accepted nodes.
+
+    ``accept(node)`` restricts what may enter the result queue (metadata filters, tombstones);
+    rejected nodes are still walked through, so a filter never disconnects the graph.
+    Each step pops at least ``beam_width`` frontier nodes and keeps popping until ``batch_size``
+    new neighbours are gathered; both trade strict best-first order for bigger model batches.
+    Returns ``(results sorted by similarity descending, nodes scored)``.
+
+    Two-level search (LEANN paper, section 4.1) with ``approx``, cheap approximate similarities
+    (quantized codes): only the most promising share is scored exactly, so every result
+    carries an exact score.
+
+    * ``strategy="global"``: the walk runs on ``approx`` alone (its ``ef`` queue costs table
+      look-ups, no model calls), then the best ``ceil(keep_ratio * ef)`` (or ``budget``) of
+      that queue are scored exactly, in order of promise; with ``margin`` and ``top_k`` the
+      scoring stops early (:func:`rerank_in_order`).
+    * ``strategy="local"``: the walk follows exact scores; each step's new neighbours are ranked
+      by ``approx`` and only ``ceil(keep_ratio * new)`` of them are scored exactly and queued.
+
+    The second count returned is then the number of exactly scored nodes.
+    """
+    if graph.n == 0:
+        return [], 0
+    walk = {"ef": ef, "accept": accept, "batch_size": batch_size, "beam_width": beam_width}
+    if approx is not None and strategy == "global":
+        found = _beam(graph, ScoreCache(approx), StepPolicy(), **walk)
+        # The epsilon keeps float noise (1 - 0.8 = 0.19999...) from adding one more node.
+        n_take = budget if budget is not None else max(1, math.ceil(keep_ratio * ef - 1e-9))
+        counted: list[int] = []
+
+        def counting(ids: np.ndarray) -> np.ndarray:
+            counted.append(int(ids.size))
+            return score(ids)
+
+        cand = np.asarray([v for _, v in found], dtype=np.int64)
+        est = np.asarray([s for s, _ in found], dtype=np.float64)
+        ranked = rerank_in_order(cand, est, counting, budget=n_take, top_k=top_k, margin=margin)
+        return ranked, sum(counted)
+    cache = ScoreCache(score)
+    if approx is not None and keep_ratio < 1.0:
+        return _beam(graph, cache, LocalPolicy(approx, keep_ratio), **walk), len(cache)
+    return _beam(graph, cache, StepPolicy(), **walk), len(cache)

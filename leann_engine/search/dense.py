@@ -13,6 +13,7 @@ import numpy as np
 from leann_engine.embed.base import Embedder, embed_checked, to_metric_space
 from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.graph.walk import beam_search
+from leann_engine.graph.walk import rerank_in_order
 from leann_engine.quant.pq import adc_scores
 from leann_engine.store.snapshot import Snapshot
 from leann_engine.types import SearchStats
@@ -22,6 +23,13 @@ from leann_engine.types import SearchStats
 # re-embedded per query (benchmarks/bench_speed.py; README "Search parameters").
 DEFAULT_PRUNE_RATIO = 0.8
 _SCORE_BATCH = 256
+# At the default settings a query re-embeds at most this many passages (or top_k, if more):
+# the codes' error bound usually stops it sooner.
+RECOMPUTE_CAP = 32
+# Scanning every code costs one table look-up per code byte; below this many code bytes a scan
+# is cheaper than a walk on the codes (a numpy gather of 8 MB is ~10 ms; the walk's Python loop
+# over its ~3,000 visited nodes took longer) and finds every candidate the codes rank high.
+SCAN_BYTES = 8 << 20
 
 
 class Scorer:
@@ -130,6 +138,8 @@ def search_base(
         return hits
     accept = base_mask.__getitem__ if filtered else None
     ef = walk["ef"]
+    if two_level and prune[0] is None:
+        return _two_level_default(snap, score, approx, base_mask if filtered else None, walk, stats)
     two_level_args: dict[str, Any] = {}
     if two_level:
         keep = 1.0 - ratio
@@ -148,6 +158,51 @@ def search_base(
         **two_level_args,
     )
     return found
+
+
+def _two_level_default(
+    snap: Snapshot,
+    score: Scorer,
+    approx: Callable[[np.ndarray], np.ndarray],
+    mask: np.ndarray | None,
+    walk: dict[str, int],
+    stats: SearchStats,
+) -> list[tuple[float, int]]:
+    """Default two-level search: candidates from every code (scan) or a walk on the codes,
+    re-embedded in order of promise until the codes' error bound says the top k is final."""
+    quant, codes = snap.pq
+    top_k = int(walk.get("top_k", 10))
+    budget = max(top_k, min(walk["ef"], RECOMPUTE_CAP))
+    margin = getattr(quant, "margin", None)
+    if codes.size <= SCAN_BYTES:
+        stats.strategy = "two-level/scan"
+        est = np.asarray(approx(np.arange(snap.base.n)), dtype=np.float64)
+        if mask is not None:
+            est[~mask] = -np.inf
+        n_live = est.size if mask is None else int(mask.sum())
+        take = min(budget, n_live)
+        if take == 0:
+            return []
+        cand = np.argpartition(-est, take - 1)[:take] if take < est.size else np.arange(est.size)
+        found = rerank_in_order(cand, est[cand], score, budget=take, top_k=top_k, margin=margin)
+        stats.visited = len(found)
+        return found
+    stats.strategy = "two-level/global"
+    keep = 1.0 - DEFAULT_PRUNE_RATIO
+    found, stats.visited = beam_search(
+        snap.graph,
+        score,
+        ef=math.ceil(walk["ef"] / keep - 1e-9),
+        batch_size=walk["batch_size"],
+        beam_width=walk["beam_width"],
+        accept=None if mask is None else mask.__getitem__,
+        approx=approx,
+        top_k=top_k,
+        margin=margin,
+        budget=budget,
+    )
+    return found
+
 
 def search_delta(
     snap: Snapshot, q: np.ndarray, mask: np.ndarray, stats: SearchStats

@@ -352,7 +352,7 @@ class LeannSearcher:
     ) -> list[tuple[int, float]]:
         stored = self._stored_vectors(snap, p.recompute_embeddings)
         score = Scorer(snap, q, self.embedder, stored, stats, self._lru)
-        walk = {"ef": max(p.complexity, k), "batch_size": p.batch_size, "beam_width": p.beam_width}
+        walk = {"ef": max(p.complexity, k), "top_k": k, "batch_size": p.batch_size, "beam_width": p.beam_width}
         prune = (None if p.prune_ratio is None else float(p.prune_ratio)), p.pruning_strategy
         found = search_base(snap, score, mask, walk, stats, prune)
         found += search_delta(snap, q, mask, stats)

@@ -32,7 +32,9 @@ from leann_engine.store.lock import LOCK_FILE
 FORMAT = "leann-engine-index"
 
 
-FORMAT_VERSION = 1
+# 2: passages in compressed blocks (base_blocks + base_table), 4-bit codes. Format 1 indexes
+# (base_data + base_offsets + base_ids) still open, and a compaction rewrites them as 2.
+FORMAT_VERSION = 2
 
 
 MANIFEST = "manifest.json"

@@ -1,5 +1,6 @@
-"""Passage segments: the base (JSON lines + offset table, read one passage at a time), the
-append-only delta with its embeddings, tombstones and stored base embeddings."""
+"""Passage segments: the base (compressed blocks + table, or in indexes of format 1 JSON lines +
+offset table; read a few passages at a time), the append-only delta with its embeddings,
+tombstones and stored base embeddings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from leann_engine.store.codec import decode_varints
 from leann_engine.errors import IndexFormatError
 from leann_engine.store.io import EMBEDDING_DTYPE
 from leann_engine.store.io import crc_of
+from leann_engine.store.files.passages import PassageBlocks
 
 
 def encode_records(
@@ -59,6 +61,10 @@ class BaseSegment:
         base = manifest["base"]
         files = manifest["files"]
         self.n = int(base["rows"])
+        self.blocks: PassageBlocks | None = None
+        if "base_table" in files:
+            self._open_blocks(path / files["base_blocks"], path / files["base_table"])
+            return
         self.data_path = path / files["base_data"]
         offsets_path = path / files["base_offsets"]
         ids_path = path / files["base_ids"]
@@ -88,7 +94,27 @@ class BaseSegment:
             raise IndexFormatError(f"{ids_path} does not list {self.n} ids: rebuild the index")
         self._fd = os.open(self.data_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
+    def _open_blocks(self, data_path: Path, table_path: Path) -> None:
+        for p in (data_path, table_path):
+            if not p.exists():
+                raise IndexFormatError(f"{p} is missing: the index is incomplete, rebuild it")
+        self.data_path = data_path
+        self.blocks = PassageBlocks(table_path.read_bytes(), table_path, data_path, self.n)
+        if os.path.getsize(data_path) != int(self.blocks.offsets[-1]):
+            raise IndexFormatError(f"{data_path} is truncated or padded: rebuild the index")
+        self.ids = self.blocks.ids
+        self._fd = os.open(data_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    def _block_lines(self, b: int) -> list[bytes]:
+        assert self.blocks is not None
+        start, end = int(self.blocks.offsets[b]), int(self.blocks.offsets[b + 1])
+        return self.blocks.block(b, _read_at(self._fd, end - start, start))
+
     def records(self, rows: Sequence[int]) -> list[dict[str, Any]]:
+        if self.blocks is not None:
+            per = self.blocks.block_rows
+            lines = {b: self._block_lines(b) for b in sorted({int(r) // per for r in rows})}
+            return [self.blocks.parse(lines[int(r) // per][int(r) % per], int(r)) for r in rows]
         out = []
         for r in rows:
             start, end = int(self.offsets[r]), int(self.offsets[r + 1])
@@ -96,6 +122,12 @@ class BaseSegment:
         return out
 
     def all_records(self) -> Iterator[dict[str, Any]]:
+        if self.blocks is not None:
+            per = self.blocks.block_rows
+            for b in range(self.blocks.offsets.size - 1):
+                for j, line in enumerate(self._block_lines(b)):
+                    yield self.blocks.parse(line, b * per + j)
+            return
         with open(self.data_path, "rb") as f:
             for line in f:
                 yield _parse_record(line, str(self.data_path))

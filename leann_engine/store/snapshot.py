@@ -201,7 +201,18 @@ class Snapshot:
         self.base.close()
 
 
-_BASE_FILES = ("graph", "base_data", "base_offsets", "base_ids", "embeddings", "bm25", "pq", "hubs")
+_BASE_FILES = (
+    "graph",
+    "base_data",
+    "base_offsets",
+    "base_ids",
+    "base_blocks",
+    "base_table",
+    "embeddings",
+    "bm25",
+    "pq",
+    "hubs",
+)
 
 
 def read_search_aids(

@@ -20,6 +20,8 @@ _PART_OF = {
     "base_data": "passages",
     "base_offsets": "passages",
     "base_ids": "passages",
+    "base_blocks": "passages",
+    "base_table": "passages",
     "embeddings": "embeddings",
     "tombstones": "other",
 }

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -179,6 +182,9 @@ def test_a_stored_index_keeps_its_options_until_reindexed(project, built):
     assert reindexed.returncode == 0 and "compacted" in reindexed.stdout
     listing = {i["name"]: i for i in json.loads(run(root, env, "list", "--json").stdout)}
     assert listing["stored"]["is_recompute"] and disk_usage(engine).embeddings == 0
+    # A small index gets no PQ codes: after the reindex it is graph-only, and `leann list` says so.
+    assert listing["stored"]["graph_only"] and not listing["stored"]["has_codes"]
+    assert "graph only*" in run(root, env, "list").stdout
     assert search(project, "varint coding", "--top-k", "1", name="stored")["results"][0]["id"] == "stored-docs/.hidden.md#0"
 
 
@@ -200,3 +206,55 @@ def test_remove_then_build_again_under_the_same_name(project, built):
     # The daemon must not serve the removed index that had this name.
     assert search(project, "how do bees communicate?", "--top-k", "5", name="gone")["results"][0]["id"] == "bees/bees.md#0"
     shutil.rmtree(root / "bees")
+
+
+def _lines(stream, out: list[str]) -> None:
+    for line in stream:
+        out.append(line)
+
+
+def _wait_for(lines: list[str], text: str, timeout: float) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(text in line for line in lines):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no {text!r} in the watcher's output: {''.join(lines)}")
+
+
+@pytest.mark.model
+def test_watch_keeps_a_built_index_fresh_and_stops_on_ctrl_c(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env["LEANN_NO_DAEMON"] = "1"
+    env.pop("LEANN_BASE_DIR", None)
+    write_docs(tmp_path / "docs")
+    built = run(tmp_path, env, "build", "w", "--docs", "docs")
+    assert built.returncode == 0, built.stderr
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leann_cli.cli", "watch", "w", "--debounce", "0.5"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
+    reader.start()
+    try:
+        _wait_for(lines, "updated after 0 change", 180)  # the catch-up update at start
+        (tmp_path / "docs" / "axolotl.md").write_text(
+            "Axolotls are salamanders that regrow lost limbs, their spinal cord and even parts of the heart.\n"
+        )
+        _wait_for(lines, "1 new", 180)
+        found = run(tmp_path, env, "search", "w", "which animal can regrow its legs?", "--json", "--top-k", "1")
+        assert found.returncode == 0, found.stderr
+        assert json.loads(found.stdout)["results"][0]["id"] == "docs/axolotl.md#0"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(10)
+    assert any("stopped watching" in line for line in lines), "".join(lines)

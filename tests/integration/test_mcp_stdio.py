@@ -141,3 +141,30 @@ def test_rebuilding_a_cli_index_keeps_its_build_options(base):
 
     with_session(base, steps)
     assert json.loads(record.read_text())["options"] == before
+
+
+@pytest.mark.model
+def test_search_by_date_and_sender(tmp_path, real_model):
+    mails = [
+        ("Your invoice for March is attached; payment is due in two weeks.", "2024-03-02T09:00:00Z", "Billing <b@shop.example>"),
+        ("The invoice you asked about was paid yesterday, thanks.", "2024-05-10T16:30:00Z", "Ann <ann@x.org>"),
+        ("Reminder: the invoice from January is still open.", "2024-01-15T08:00:00Z", "Billing <b@shop.example>"),
+    ]
+    b = LeannBuilder(embedding_model=real_model)
+    for i, (text, date, sender) in enumerate(mails):
+        b.add_text(text, {"source": "mail", "date": date, "date_last": date, "from": sender, "subject": f"m{i}"}, id=f"m{i}")
+    b.build_index(tmp_path / ".leann" / "indexes" / "mail" / "documents.leann")
+
+    async def steps(session):
+        tool = {t.name: t for t in (await session.list_tools()).tools}["leann_search"]
+        schema = tool.input_schema if hasattr(tool, "input_schema") else tool.inputSchema
+        assert {"after", "before", "from_"} <= set(schema["properties"])
+        base = {"index_name": "mail", "query": "invoice", "top_k": 3}
+        spring = payload(await session.call_tool("leann_search", base | {"after": "2024-02", "before": "2024-04"}))
+        assert [r["id"] for r in spring["results"]] == ["m0"]
+        billing = payload(await session.call_tool("leann_search", base | {"from_": "billing"}))
+        assert sorted(r["id"] for r in billing["results"]) == ["m0", "m2"]
+        bad = await session.call_tool("leann_search", base | {"after": "last week"})
+        assert is_error(bad) and "is not a date" in bad.content[0].text
+
+    with_session(tmp_path, steps)

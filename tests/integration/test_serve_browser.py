@@ -191,3 +191,27 @@ def test_a_build_started_from_the_page_shows_progress_then_the_new_index(served,
     assert browser.find_element(By.ID, "build-progress").get_attribute("value") == "1"
     names = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#index option")]
     assert names == ["docs", "notes"]
+
+
+def test_removing_an_index_from_the_page_asks_first(served, browser) -> None:
+    folder = served.api.base / ".leann" / "indexes" / "gone"
+    (served.api.base / "gone-docs").mkdir(exist_ok=True)
+    (served.api.base / "gone-docs" / "g.md").write_text("Gannets dive for fish off the cliffs.\n")
+    from leann_cli.ingest.pipeline import build_from_docs
+
+    build_from_docs(folder, [served.api.base / "gone-docs"], base=served.api.base)
+    browser.get(served.url)
+    button = '#index-list button[aria-label="Remove index gone"]'
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, button))
+    browser.find_element(By.CSS_SELECTOR, button).click()
+    from selenium.webdriver.support import expected_conditions
+
+    alert = WebDriverWait(browser, 10).until(expected_conditions.alert_is_present())
+    assert "gone" in alert.text and "cannot be undone" in alert.text
+    alert.dismiss()  # kept
+    assert folder.exists() and browser.find_elements(By.CSS_SELECTOR, button)
+    browser.find_element(By.CSS_SELECTOR, button).click()
+    WebDriverWait(browser, 10).until(expected_conditions.alert_is_present()).accept()
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, button))
+    assert not folder.exists()
+    assert "gone" not in [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#index option")]

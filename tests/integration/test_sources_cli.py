@@ -105,7 +105,8 @@ def _counts(out: str) -> tuple[int, int, int]:
 def test_chatgpt_index_search_by_date_and_incremental_rerun(tmp_path: Path) -> None:
     export = tmp_path / "conversations.json"
     export.write_text(json.dumps([_conversation(i, *t, day=i * 10) for i, t in enumerate(TOPICS[:3])]))
-    first = run(tmp_path, "index-chatgpt", "chats", "--export-path", str(export))
+    # Through `leann` itself (the importers are its subcommands).
+    first = run(tmp_path, "index-chatgpt", "chats", "--export-path", str(export), module="leann_cli.cli")
     assert first.returncode == 0, first.stderr
     added, removed, kept = _counts(first.stdout)
     assert added >= 3 and removed == 0 and kept == 0
@@ -129,6 +130,23 @@ def test_chatgpt_index_search_by_date_and_incremental_rerun(tmp_path: Path) -> N
     results = json.loads(search.stdout)["results"]
     assert results and all(r["metadata"]["title"] == "Trains" for r in results)
     assert results[0]["metadata"]["date"] == "2024-01-21T00:00:00Z"
+    # The same with --after/--before, readable: the hit's line shows its date and title.
+    readable = run(
+        tmp_path,
+        "search",
+        "chats",
+        "train through the Alps",
+        "--top-k",
+        "1",
+        "--after",
+        "2024-01-15",
+        "--before",
+        "2024-01-25",
+        module="leann_cli.cli",
+    )
+    assert readable.returncode == 0, readable.stderr
+    first_line = readable.stdout.splitlines()[0]
+    assert "2024-01-21 00:00" in first_line and "Trains" in first_line, readable.stdout
     unfiltered = json.loads(
         run(
             tmp_path, "search", "chats", "bread dough oven", "--json", "--top-k", "1", module="leann_cli.cli"

@@ -19,7 +19,8 @@ SCRIPTS = sorted((ROOT / "examples").glob("*.py")) + sorted((ROOT / "benchmarks"
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 # Benchmarks of engine internals that no public call exposes (benchmarks/README.md says which).
 # These measure internals no public call exposes (graph encodings, postings, lock hold times).
-INTERNAL_BENCHMARKS = {"bench_pruning.py", "bench_hybrid.py", "bench_updates.py"}
+# bench_sources.py drives the personal-data importers, which have no public Python API.
+INTERNAL_BENCHMARKS = {"bench_pruning.py", "bench_hybrid.py", "bench_updates.py", "bench_sources.py", "bench_size.py"}
 PUBLIC = {
     "leann_engine": set(leann_engine.__all__),
     "leann_cli": set(leann_cli.__all__),

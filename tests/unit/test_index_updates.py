@@ -76,8 +76,12 @@ def test_deleted_passages_never_come_back(built, embedder):
     assert not set(ix.ids()) & set(gone)
     # The deleted text is gone from disk after compaction (old generation files aside).
     m = manifest(path)
-    data = (path / m["files"]["base_data"]).read_text()
-    assert texts[0] + '"' not in data and texts[1] in data
+    from leann_engine.store.records import BaseSegment
+
+    seg = BaseSegment(path, m)
+    stored = [r["text"] for r in seg.all_records()]
+    seg.close()
+    assert texts[0] not in stored and texts[1] in stored
 
 
 def test_compaction_merges_delta_and_keeps_recall(built, embedder):
@@ -240,7 +244,7 @@ def test_a_few_tombstones_keep_the_graph_walk(built, embedder):
     ix = LeannIndex(path, embedder, auto_compact=False)
     ix.delete([f"p{i}" for i in range(0, 800, 20)])
     res = ix.search("recipe onion pan", top_k=5)
-    assert res.stats.strategy in ("graph", "two-level/global") and res.stats.recomputed < 0.9 * len(texts)
+    assert res.stats.strategy in ("graph", "two-level/global", "two-level/scan") and res.stats.recomputed < 0.9 * len(texts)
     narrow = ix.search("recipe onion pan", top_k=5, metadata_filters={"n": {"<": 40}})
     assert narrow.stats.strategy == "direct" and narrow.stats.recomputed <= 40
 

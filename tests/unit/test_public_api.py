@@ -75,7 +75,7 @@ def test_public_names_are_pinned() -> None:
 
 def test_build_params_defaults_and_aliases() -> None:
     p = BuildParams()
-    assert (p.graph_degree, p.build_complexity, p.pruned_degree, p.pq_bytes, p.metric) == (32, 200, 12, 32, "cosine")
+    assert (p.graph_degree, p.build_complexity, p.pruned_degree, p.pq_bytes, p.metric) == (32, 200, 12, 48, "cosine")
     assert BuildParams.from_options(M=8, efConstruction=50).to_dict()["graph_degree"] == 16
     assert BuildParams.from_options(complexity=50).build_complexity == 50
     assert set(BuildParams.field_names()) == set(p.to_dict())

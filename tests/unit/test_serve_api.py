@@ -251,7 +251,7 @@ def test_ask_streams_the_answer_after_its_sources(server, fake_ollama: FakeOllam
     assert last == {"type": "done"}
     (sent,) = fake_ollama.requests
     prompt = sent["messages"][-1]["content"]
-    assert sent["stream"] is True and "[1] log/keeper.md" in prompt and PLANTED in prompt and "[2]" in prompt
+    assert sent["stream"] is True and "log/keeper.md:10-12" in prompt and PLANTED in prompt and "[2]" in prompt
 
 
 def test_ask_without_ollama_says_how_to_start_it(project: Path) -> None:

@@ -205,7 +205,7 @@ def test_parser_has_the_issue_flags() -> None:
 
 def test_result_label() -> None:
     meta = {"date": "2024-01-05T10:00:00Z", "from": "Ann <ann@x.org>", "subject": "Garden"}
-    assert result_label(meta) == "2024-01-05 10:00 · Ann <ann@x.org> · Garden"
+    assert result_label(meta) == "2024-01-05 10:00 · Garden — Ann <ann@x.org>"
     assert (
         result_label({"title": "Python docs", "date": "2024-01-05T10:00:00Z"})
         == "2024-01-05 10:00 · Python docs"

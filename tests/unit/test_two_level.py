@@ -127,12 +127,16 @@ def test_two_level_search_keeps_recall_with_a_fraction_of_the_recomputations(big
         want = set(exact_top(emb, texts, q, 5))
         r2 = two.search(q, top_k=5, complexity=32)
         r1 = plain.search(q, top_k=5, complexity=32)
-        assert r2.stats.strategy == "two-level/global" and r1.stats.strategy == "graph"
+        # The default scans every code and stops re-embedding once the codes' error bound
+        # says the top 5 is final; an explicit prune ratio walks on the codes instead.
+        assert r2.stats.strategy == "two-level/scan" and r1.stats.strategy == "graph"
+        assert 5 <= r2.stats.recomputed <= 32
+        walked = two.search(q, top_k=5, complexity=32, prune_ratio=0.8)
+        assert walked.stats.strategy == "two-level/global" and walked.stats.recomputed == 32
         hits_two += len(want & {r.id for r in r2})
         hits_plain += len(want & {r.id for r in r1})
         rec_two.append(r2.stats.recomputed)
         rec_plain.append(r1.stats.recomputed)
-        assert r2.stats.recomputed == 32  # the best `complexity` of the approximate queue
         # Results carry exact scores, best first.
         q_vec = normalize_rows(emb.embed([q]))[0]
         got = normalize_rows(emb.embed([r.text for r in r2])) @ q_vec
@@ -146,7 +150,7 @@ def test_two_level_search_keeps_recall_with_a_fraction_of_the_recomputations(big
     assert local.stats.strategy == "two-level/local"
     assert 0 < local.stats.recomputed < exact_walk.stats.recomputed
     # A higher complexity re-embeds more and does not lose recall.
-    wide = two.search(queries[0], top_k=5, complexity=96)
+    wide = two.search(queries[0], top_k=5, complexity=96, prune_ratio=0.8)
     assert wide.stats.recomputed == 96
     assert len({r.id for r in wide} & set(exact_top(emb, texts, queries[0], 5))) >= 4
 
@@ -163,11 +167,11 @@ def test_graph_only_index_ignores_prune_ratio_and_small_index_has_no_codes(tmp_p
     assert "pq" not in manifest(root / "plain.leann")["files"]
     res = LeannSearcher(root / "plain.leann", WordHashEmbedder()).search("onion", top_k=3, prune_ratio=0.8)
     assert res.stats.strategy == "graph" and len(res) == 3
-    texts, _ = make_corpus(300)
+    texts, _ = make_corpus(20)
     b = LeannBuilder(embedding_model=WordHashEmbedder())
     b.add_texts(texts)
     b.build_index(tmp_path / "small.leann")
-    assert "pq" not in manifest(tmp_path / "small.leann")["files"]
+    assert "pq" not in manifest(tmp_path / "small.leann")["files"]  # 20 rows: scored exactly
     with pytest.raises(ValueError, match="pq_bytes must be an integer"):
         LeannBuilder(embedding_model=WordHashEmbedder(), pq_bytes=-1)
 
@@ -179,11 +183,12 @@ def test_codes_file_is_listed_checked_and_rewritten_by_compaction(tmp_path, big)
     root, texts = big
     m = manifest(root / "pq.leann")
     name = m["files"]["pq"]
-    assert m["build"]["pq_bytes"] == 32
+    assert m["build"]["pq_bytes"] == 48
     size = (root / "pq.leann" / name).stat().st_size
-    ksub = codebook_size(N_BIG)
-    assert ksub > 0
-    assert N_BIG * 32 <= size < N_BIG * 32 + ksub * 32 * 2 + 200  # codes + float16 codebooks
+    chosen = m["graph"]["codes"]
+    assert chosen["bytes"] <= 48
+    # Packed 4-bit codes and float16 codebooks of 16 centroids per subspace.
+    assert N_BIG * chosen["bytes"] <= size < N_BIG * chosen["bytes"] + 16 * 32 * 2 + 2000
     # A damaged codes file is refused at open.
     copy = tmp_path / "copy.leann"
     import shutil
@@ -253,7 +258,8 @@ def test_lru_reuses_embeddings_across_queries(big):
     assert again.stats.cached == first.stats.recomputed
     assert [r.id for r in again] == [r.id for r in first]
     near = s.search("graph walk recall beam", top_k=5)  # a related query shares much of the walk
-    assert near.stats.cached > 0 and near.stats.recomputed < first.stats.recomputed
+    # (Its own stopping point may re-embed more than the first query did: only reuse is checked.)
+    assert near.stats.cached > 0
 
 
 def test_hub_cache_spares_recomputation_and_keeps_results(big):

@@ -59,6 +59,10 @@ function renderIndexList() {
     const line = info.passages + " passages · " + human(info.size_bytes) + " on disk · index " +
       human(disk.index_bytes) + " vs flat vectors " + human(disk.flat_bytes);
     li.appendChild(el("div", "muted size", line));
+    if (info.graph_only) {
+      li.appendChild(el("div", "muted graph-only",
+        "Graph only (no stored embeddings or PQ codes): a compaction re-embeds every passage."));
+    }
     if (disk.flat_bytes) {
       const bars = el("div", "bars");
       const widest = Math.max(disk.flat_bytes, disk.index_bytes || 0);
@@ -75,7 +79,24 @@ function renderIndexList() {
       }
     }
     if (info.building) li.appendChild(el("div", "muted", "building…"));
+    const remove = el("button", "remove-index", "Remove…");
+    remove.type = "button";
+    remove.setAttribute("aria-label", "Remove index " + info.name);
+    remove.addEventListener("click", () => removeIndex(info.name));
+    li.appendChild(remove);
     list.appendChild(li);
+  }
+}
+
+async function removeIndex(name) {
+  // Deleting an index cannot be undone: ask first, naming it.
+  if (!window.confirm("Remove the index \"" + name + "\" and its files? This cannot be undone.")) return;
+  try {
+    await api("/api/remove", postJSON("/api/remove", { index: name }));
+    setStatus("Removed " + name + ".");
+    await loadIndexes();
+  } catch (e) {
+    setStatus(e.message, true);
   }
 }
 
@@ -257,7 +278,12 @@ async function startBuild(event) {
     let job = await api("/api/build", postJSON("/api/build", { index: name, docs: docs ? [docs] : [] }));
     bar.hidden = false; bar.removeAttribute("value");
     while (job.state === "running") {
-      status.textContent = "Building " + job.index + "… " + job.elapsed_s.toFixed(1) + " s";
+      // Reading reports files one by one; embedding reports its chunks when they are written.
+      const counted = job.total > 0 && (job.stage === "reading" || job.done >= job.total);
+      if (counted) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
+      const what = job.stage === "reading" ? " reading " + job.done + "/" + job.total + " files"
+        : job.stage === "embedding" ? " embedding " + job.total + " chunks" : "";
+      status.textContent = "Building " + job.index + "…" + what + " " + job.elapsed_s.toFixed(1) + " s";
       await new Promise((r) => setTimeout(r, 500));
       job = await api("/api/build?id=" + encodeURIComponent(job.id));
     }

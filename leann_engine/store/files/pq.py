@@ -1,48 +1,81 @@
-"""The PQ codes file: the shared frame (magic ``LEANNPQ1``), a JSON header, the codebooks as
-float16 ``(m, ksub, dsub)`` and the codes as uint8 ``(n, m)``."""
+"""The codes file: the shared frame (magic ``LEANNPQ1``), a JSON header, float16 codebooks
+``(m, ksub, dsub)`` and the codes as uint8 ``(n, bytes per code)``.
+
+Version 1 holds 8-bit PQ (one byte per subspace). Version 2 adds ``"kind": "pq4"``: 4-bit PQ,
+two subspaces a byte, with the rotation seed and the probe's error margin in the header.
+Both are read; new indexes write version 2.
+"""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
+from typing import Any
 import numpy as np
 from leann_engine.errors import IndexFormatError
 from leann_engine.store.framing import frame
 from leann_engine.store.framing import read_framed_bytes
 from leann_engine.store.framing import unframe
 from leann_engine.quant.pq import ProductQuantizer
+from leann_engine.quant.pq4 import PackedPQ
 
 
 MAGIC = b"LEANNPQ1"
 
 
-VERSION = 1
+VERSION = 2
 
 
-def encode_pq_file(pq: ProductQuantizer, codes: np.ndarray) -> bytes:
-    header = {"dim": pq.dim, "m": pq.m, "ksub": pq.ksub, "dsub": pq.dsub, "n": int(codes.shape[0])}
-    parts = [pq.codebooks.astype("<f2").tobytes(), np.ascontiguousarray(codes, dtype=np.uint8).tobytes()]
-    return frame(MAGIC, VERSION, header, parts)
+def encode_pq_file(
+    pq: ProductQuantizer | PackedPQ, codes: np.ndarray, probe: dict[str, Any] | None = None
+) -> bytes:
+    """Serialise a quantizer and its codes (version 1 for 8-bit PQ, 2 for 4-bit packed)."""
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if isinstance(pq, PackedPQ):
+        inner = pq.pq
+        header: dict[str, Any] = {"kind": "pq4", "seed": pq.seed, "margin": pq.margin, "probe": probe}
+        version = 2
+    else:
+        inner, header, version = pq, {}, 1
+    header.update(
+        {"dim": inner.dim, "m": inner.m, "ksub": inner.ksub, "dsub": inner.dsub, "n": int(codes.shape[0])}
+    )
+    return frame(MAGIC, version, header, [inner.codebooks.astype("<f2").tobytes(), codes.tobytes()])
 
 
-def decode_pq_file(data: bytes, path: Path, *, n: int, dim: int) -> tuple[ProductQuantizer, np.ndarray]:
+def decode_pq_file(
+    data: bytes, path: Path, *, n: int, dim: int
+) -> tuple[ProductQuantizer | PackedPQ, np.ndarray]:
     """Parse a codes file; damage, or a shape other than ``n`` x ``dim``, raises IndexFormatError."""
     head, body = unframe(data, path, MAGIC, VERSION, "leann_engine PQ codes file")
+    (version,) = struct.unpack("<I", data[8:12])
+    packed = version >= 2 and head.get("kind") == "pq4"
     try:
         m, ksub, dsub, rows = (int(head[k]) for k in ("m", "ksub", "dsub", "n"))
         if int(head["dim"]) != dim or rows != n or m * dsub < dim:
             raise ValueError(f"holds {rows} x {head['dim']}-d codes, the index has {n} x {dim}")
+        width = m // 2 if packed else m
+        if packed and (m % 2 or ksub > 16):
+            raise ValueError("a 4-bit code needs an even number of subspaces of at most 16 centroids")
         book_bytes = m * ksub * dsub * 2
-        if len(body) - book_bytes != n * m:
+        if len(body) - book_bytes != n * width:
             raise ValueError("codes size does not match the header")
         books = np.frombuffer(body, dtype="<f2", count=m * ksub * dsub)
-        codes = np.frombuffer(body, dtype=np.uint8, count=n * m, offset=book_bytes).reshape(n, m)
+        codes = np.frombuffer(body, dtype=np.uint8, count=n * width, offset=book_bytes).reshape(n, width)
     except (ValueError, KeyError, TypeError) as e:
         raise IndexFormatError(f"{path} is corrupt ({e}): rebuild the index") from e
-    if codes.size and int(codes.max()) >= ksub:
+    top = (int((codes >> 4).max()), int((codes & 15).max())) if packed and codes.size else None
+    if codes.size and (max(top) if top else int(codes.max())) >= ksub:
         raise IndexFormatError(f"{path} is corrupt: a code is outside its codebook")
     pq = ProductQuantizer(dim=dim, codebooks=books.reshape(m, ksub, dsub).astype(np.float32))
+    if packed:
+        margin = head.get("margin")
+        seed = head.get("seed")
+        return PackedPQ(
+            pq, None if seed is None else int(seed), None if margin is None else float(margin)
+        ), codes
     return pq, codes
 
 
-def read_pq(path: Path, *, n: int, dim: int) -> tuple[ProductQuantizer, np.ndarray]:
+def read_pq(path: Path, *, n: int, dim: int) -> tuple[ProductQuantizer | PackedPQ, np.ndarray]:
     return decode_pq_file(read_framed_bytes(path), Path(path), n=n, dim=dim)

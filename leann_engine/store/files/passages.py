@@ -1,0 +1,184 @@
+"""Passages compressed in blocks (format 2 of the base segment's text).
+
+Two files:
+
+* the blocks file: the zstandard dictionary trained on this index's records (it is part of
+  the text's cost, so it lives with the text), then runs of ``BLOCK_ROWS`` records, each block
+  one zstandard frame, so a read decompresses one small block; a record is the JSON array
+  ``[text, metadata]`` on its own line (metadata keys repeat, the dictionary interns them);
+* the table file, on the shared frame (magic ``LEANNPT1``): the CRC-32 of the dictionary, each
+  block's byte offset and CRC-32 (a damaged block is named in the error), and the ids.
+
+Ids cost what they must: ids that are the passages' insertion positions (the builder's
+default) are stored as the permutation the graph order applied, in ``ceil(log2 n)`` bits each;
+ids that are all UUIDs take 16 bytes each; any others are a compressed JSON list.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+import numpy as np
+import zstandard
+from leann_engine.errors import IndexFormatError
+from leann_engine.store.framing import frame
+from leann_engine.store.framing import unframe
+
+
+MAGIC = b"LEANNPT1"
+VERSION = 1
+BLOCK_ROWS = 32
+_LEVEL = 19
+_DICT_BYTES = 16384
+
+
+def _pack_bits(vals: np.ndarray, bits: int) -> bytes:
+    v = np.asarray(vals, dtype=np.uint64)
+    bitmat = ((v[:, None] >> np.arange(bits, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(np.uint8)
+    return np.packbits(bitmat.ravel()).tobytes()
+
+
+def _unpack_bits(data: bytes, n: int, bits: int) -> np.ndarray:
+    flat = np.unpackbits(np.frombuffer(data, dtype=np.uint8))[: n * bits].reshape(n, bits)
+    return (flat.astype(np.int64) << np.arange(bits, dtype=np.int64)[None, :]).sum(axis=1)
+
+
+def encode_ids(ids: Sequence[str]) -> tuple[dict[str, Any], bytes]:
+    """``(header, body)`` of the smallest form the ids allow."""
+    n = len(ids)
+    try:
+        as_int = np.array([int(i) if i.isdigit() and str(int(i)) == i else -1 for i in ids], dtype=np.int64)
+    except ValueError:
+        as_int = np.full(n, -1)
+    if n and (np.sort(as_int) == np.arange(n)).all():
+        bits = max(1, int(n - 1).bit_length())
+        return {"ids": "positions", "bits": bits}, _pack_bits(as_int, bits)
+    for kind, fmt in (("uuid", str), ("uuid_hex", lambda u: u.hex)):
+        try:
+            parsed = [uuid.UUID(i) for i in ids]
+        except ValueError:
+            break
+        if n and all(fmt(u) == i for u, i in zip(parsed, ids)):
+            return {"ids": kind}, b"".join(u.bytes for u in parsed)
+    raw = json.dumps(list(ids), ensure_ascii=False).encode()
+    return {"ids": "json"}, zstandard.ZstdCompressor(level=_LEVEL).compress(raw)
+
+
+def decode_ids(head: dict[str, Any], body: bytes, n: int) -> list[str]:
+    kind = head.get("ids")
+    if kind == "positions":
+        return [str(v) for v in _unpack_bits(body, n, int(head["bits"])).tolist()]
+    if kind in ("uuid", "uuid_hex"):
+        if len(body) != 16 * n:
+            raise ValueError("the UUID list has the wrong size")
+        us = [uuid.UUID(bytes=body[16 * i : 16 * i + 16]) for i in range(n)]
+        return [str(u) if kind == "uuid" else u.hex for u in us]
+    if kind == "json":
+        ids = json.loads(zstandard.ZstdDecompressor().decompress(body))
+        if not isinstance(ids, list) or len(ids) != n:
+            raise ValueError(f"the id list does not hold {n} ids")
+        return [str(i) for i in ids]
+    raise ValueError(f"unknown id form {kind!r}")
+
+
+def _record(text: str, meta: dict[str, Any]) -> bytes:
+    return (json.dumps([text, meta], ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def encode_passages(
+    ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict[str, Any]]
+) -> tuple[bytes, bytes]:
+    """``(blocks file, table file)`` for the passages in row order."""
+    recs = [_record(t, m) for t, m in zip(texts, metas)]
+    dict_data = b""
+    total = sum(len(r) for r in recs)
+    if len(recs) >= 64:
+        try:
+            size = max(1024, min(_DICT_BYTES, total // 16))
+            dict_data = zstandard.train_dictionary(size, recs).as_bytes()
+        except zstandard.ZstdError:
+            dict_data = b""  # too little text to learn from: plain blocks
+    zdict = zstandard.ZstdCompressionDict(dict_data) if dict_data else None
+    comp = zstandard.ZstdCompressor(
+        level=_LEVEL, dict_data=zdict, write_checksum=False, write_content_size=True
+    )
+    blocks, offsets, crcs = [dict_data], [len(dict_data)], []
+    for s in range(0, len(recs), BLOCK_ROWS):
+        blk = comp.compress(b"".join(recs[s : s + BLOCK_ROWS]))
+        blocks.append(blk)
+        offsets.append(offsets[-1] + len(blk))
+        crcs.append(zlib.crc32(blk))
+    id_head, id_body = encode_ids(ids)
+    header = {
+        "n": len(recs),
+        "block_rows": BLOCK_ROWS,
+        "dict": len(dict_data),
+        "dict_crc": zlib.crc32(dict_data),
+        "id_bytes": len(id_body),
+        **id_head,
+    }
+    parts = [np.asarray(offsets, "<u8").tobytes(), np.asarray(crcs, "<u4").tobytes(), id_body]
+    return b"".join(blocks), frame(MAGIC, VERSION, header, parts)
+
+
+class PassageBlocks:
+    """Reader of the blocks file through its table: one block read and decompressed per lookup."""
+
+    def __init__(
+        self, table: bytes, table_path: Path, data_path: Path, n: int, head_bytes: bytes | None = None
+    ) -> None:
+        """``head_bytes``: the start of the blocks file (at least the dictionary); read when omitted."""
+        head, body = unframe(table, table_path, MAGIC, VERSION, "leann_engine passage table")
+        self.data_path = data_path
+        try:
+            if int(head["n"]) != n:
+                raise ValueError(f"lists {head['n']} passages, the manifest {n}")
+            self.block_rows = int(head["block_rows"])
+            n_blocks = -(-n // self.block_rows)
+            d = int(head["dict"])
+            o = 8 * (n_blocks + 1)
+            c = o + 4 * n_blocks
+            if len(body) != c + int(head["id_bytes"]):
+                raise ValueError("the table's size does not match its header")
+            self.offsets = np.frombuffer(body[:o], "<u8").astype(np.int64)
+            self.crcs = np.frombuffer(body[o:c], "<u4")
+            self.ids = decode_ids(head, bytes(body[c:]), n)
+        except (ValueError, KeyError, TypeError, zstandard.ZstdError) as e:
+            raise IndexFormatError(f"{table_path} is corrupt ({e}): rebuild the index") from e
+        if head_bytes is None:
+            with open(data_path, "rb") as f:
+                head_bytes = f.read(d)
+        dict_data = bytes(head_bytes[:d])
+        if len(dict_data) != d or zlib.crc32(dict_data) != int(head.get("dict_crc", 0)):
+            raise IndexFormatError(
+                f"{data_path} is corrupt: its dictionary fails its checksum; rebuild the index"
+            )
+        zdict = zstandard.ZstdCompressionDict(dict_data) if d else None
+        self._dctx = zstandard.ZstdDecompressor(dict_data=zdict)
+
+    def block(self, b: int, raw: bytes) -> list[bytes]:
+        """The records of block ``b`` from its compressed bytes; damage raises IndexFormatError."""
+        if len(raw) != self.offsets[b + 1] - self.offsets[b] or zlib.crc32(raw) != int(self.crcs[b]):
+            raise IndexFormatError(
+                f"{self.data_path} is corrupt: block {b} (passages {b * self.block_rows}.."
+                f"{(b + 1) * self.block_rows - 1}) fails its checksum; rebuild the index"
+            )
+        try:
+            return self._dctx.decompress(raw).splitlines()
+        except zstandard.ZstdError as e:
+            raise IndexFormatError(f"{self.data_path} is corrupt: block {b} ({e}); rebuild the index") from e
+
+    def parse(self, line: bytes, row: int) -> dict[str, Any]:
+        try:
+            text, meta = json.loads(line)
+            if not isinstance(text, str) or not isinstance(meta, dict):
+                raise ValueError("a record is not [text, metadata]")
+        except (ValueError, TypeError) as e:
+            raise IndexFormatError(
+                f"{self.data_path}: passage {row} is corrupt ({e}); rebuild the index"
+            ) from e
+        return {"id": self.ids[row], "text": text, "metadata": meta}
