@@ -19,12 +19,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannIndex, choose_model, index_info
+from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannIndex, index_info
 
 from ..indexes import ENGINE_DIR, is_index
 from ..settings import BuildOptions
 from .chunk import Chunk, chunk_code, chunk_lines, chunk_prose
 from .discover import AST_LANGUAGES, SkipCounts, discover, file_kind, language_of
+from .language import auto_model_allowed, language_default
 from .readers import BinaryFileError, MissingExtraError, read_document
 from .sources import SourcesRecord, file_sha256, read_sources, write_sources
 
@@ -288,36 +289,6 @@ def _resolve_model(options: BuildOptions, embedding: Any) -> BuildOptions:
     return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
 
 
-def _auto_model(options: BuildOptions, embedding: Any) -> bool:
-    """Whether this build may pick its model by the corpus's language: none was named (option,
-    ``LEANN_EMBEDDING_MODEL``), it runs locally, and any warm model passed in is the default."""
-    return (
-        options.embedding_model is None
-        and options.embedding_mode == "sentence-transformers"
-        and not os.environ.get("LEANN_EMBEDDING_MODEL")
-        and (embedding is None or getattr(embedding, "name", None) == DEFAULT_MODEL)
-    )
-
-
-def _language_default(
-    options: BuildOptions, embedding: Any, texts: list[str], report: BuildReport, log: Callable[[str], None] | None
-) -> tuple[BuildOptions, Any]:
-    """The engine's language-aware default for a new index: the multilingual model for text
-    mostly in non-Latin scripts when it is installed (a warm default model is then not used),
-    otherwise a warning with the install command; said in the report and through ``log``."""
-    choice = choose_model(texts, DEFAULT_MODEL)
-    if choice.message is None:
-        return options, embedding
-    report.warnings.append(choice.message)
-    if log is not None:
-        log(choice.message)
-    else:
-        print(choice.message, file=sys.stderr)
-    if choice.model is None:
-        return options, embedding
-    return replace(options, embedding_model=choice.model), None
-
-
 def build_from_docs(
     index_folder: str | Path,
     docs: list[str | Path],
@@ -354,7 +325,7 @@ def build_from_docs(
     if not docs:
         raise ValueError("docs is empty: give at least one file or folder to index")
     options = options or BuildOptions()
-    auto_model = _auto_model(options, embedding)
+    auto_model = auto_model_allowed(options, embedding)
     options = _resolve_model(options, embedding)
     folder = Path(index_folder)
     engine = folder / ENGINE_DIR
@@ -379,7 +350,7 @@ def build_from_docs(
             "no documents to index under " + ", ".join(str(r) for r in roots) + _skip_hint(report.skipped)
         )
     if auto_model and plan.full and chunks.texts:
-        options, embedding = _language_default(options, embedding, chunks.texts, report, log)
+        options, embedding = language_default(options, embedding, chunks.texts, report.warnings, log)
     if progress is not None:
         progress("embedding", 0, len(chunks.texts))
     apply_to_index(
