@@ -26,16 +26,19 @@ def auto_model_allowed(options: BuildOptions, embedding: Any) -> bool:
 
 
 def language_default(
-    options: BuildOptions, embedding: Any, texts: list[str], notes: list[str], log: Callable[[str], None] | None
+    options: BuildOptions, embedding: Any, texts: Any, report: Any, log: Callable[[str], None] | None
 ) -> tuple[BuildOptions, Any]:
     """The engine's language-aware default for a new index: the multilingual model for text
     mostly in non-Latin scripts when it is installed (a warm default model is then not used),
-    otherwise a warning with the install command; added to ``notes`` (the build report's
-    warnings) and said through ``log`` (stderr without one)."""
+    otherwise a warning with the install command; added to ``report.warnings`` and said
+    through ``log`` (stderr without one). ``texts``: the new index's chunks, or a false value
+    when the build may not choose (a model was named, or the index exists)."""
+    if not texts:
+        return options, embedding
     choice = choose_model(texts, DEFAULT_MODEL)
     if choice.message is None:
         return options, embedding
-    notes.append(choice.message)
+    report.warnings.append(choice.message)
     if log is not None:
         log(choice.message)
     else:
