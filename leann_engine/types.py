@@ -24,7 +24,8 @@ class SearchResult:
 class SearchStats:
     """Cost of the last search: nodes scored, passages re-embedded, seconds in model and graph.
 
-    Also the mode used, the dense weight a hybrid fusion chose, the keyword stage's time and
+    Also the mode used, the dense weight a hybrid fusion chose (``alpha``; with no ``alpha``
+    given, ``alpha_prior`` is the index's calibrated weight it started from), the keyword stage's time and
     number of matching passages, and the reranker's time (``graph_s`` includes these two).
     ``cached``: embeddings taken from the hub cache or the in-process LRU instead of the model.
     ``provider_requests`` and ``bytes_sent``: HTTP requests and request-body bytes this search
@@ -40,6 +41,7 @@ class SearchStats:
     strategy: str = "graph"
     mode: str = "dense"
     alpha: float | None = None
+    alpha_prior: float | None = None
     keyword_s: float = 0.0
     keyword_matches: int = 0
     rerank_s: float = 0.0

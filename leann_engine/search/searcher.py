@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from leann_engine.embed.base import Embedder, embed_checked, to_metric_space
+from leann_engine.embed.language import readable_share
 from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.embed.providers import embedder_for_index
 from leann_engine.filters import MetadataFilters, compile_filter, filter_key
+from leann_engine.hybrid.adaptive import query_alpha
 from leann_engine.hybrid.calibrate import prior_alpha
 from leann_engine.hybrid.fusion import FusionFn, resolve_fusion
 from leann_engine.hybrid.rerank import Candidates, Reranker, make_reranker
@@ -299,8 +301,15 @@ class LeannSearcher:
         k_hits = keyword_stage(snap, query, mask, depth, stats)
         if not k_hits or not d_hits:
             a = 1.0 if not k_hits else 0.0
+        elif p.alpha is None:
+            # The index's prior, scaled by how much of the query an English-only model reads,
+            # then moved per query by the agreement and standout of the two rankings.
+            calibration = snap.manifest.get("calibration")
+            stats.alpha_prior = prior_alpha(calibration) * readable_share(snap.manifest["embedding_model"], query)
+            # Without a calibration (turned off, or a small index) the weight stays as documented.
+            a = query_alpha(stats.alpha_prior, d_hits, k_hits) if calibration else stats.alpha_prior
         else:
-            a = prior_alpha(snap.manifest.get("calibration")) if p.alpha is None else float(p.alpha)
+            a = float(p.alpha)
         stats.alpha = a
         return resolve_fusion(p.fusion)(d_hits, k_hits, a)[:n]
 

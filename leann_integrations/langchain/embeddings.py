@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.embeddings import Embeddings
 
-from leann_engine import DEFAULT_MODEL, SentenceTransformerEmbedder
+from leann_engine import DEFAULT_MODEL, make_embedder
 
 from .._embedder import MemoEmbedder
 
@@ -30,18 +30,22 @@ class LangChainEmbedder(MemoEmbedder):
 
 
 class LeannEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over the engine's sentence-transformers model (offline default).
+    """LangChain ``Embeddings`` over the engine's embedding models (offline).
 
-    ``LeannEmbeddings()`` is all-MiniLM-L6-v2 from the packaged copy; pass a model name or a
-    local folder for another. The model is loaded once per process and shared with the engine.
+    ``LeannEmbeddings()`` is all-MiniLM-L6-v2 from the packaged copy (English);
+    ``LeannEmbeddings("intfloat/multilingual-e5-small")`` the offline multilingual model (the
+    ``multilingual`` extra), for text in other languages; any sentence-transformers name or
+    local folder works too. The model is loaded once per process and shared with the engine;
+    queries use the model's query encoding where it has one (e5's ``"query: "``).
     """
 
     def __init__(self, model: str | None = None, *, batch_size: int = 32) -> None:
-        self._embedder = SentenceTransformerEmbedder(model or DEFAULT_MODEL, batch_size=batch_size)
+        self._embedder = make_embedder(model or DEFAULT_MODEL, batch_size=batch_size)
         self.model = self._embedder.name
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._embedder.embed(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._embedder.embed([text])[0].tolist()
+        encode = getattr(self._embedder, "embed_query", None) or self._embedder.embed
+        return encode([text])[0].tolist()

