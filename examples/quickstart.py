@@ -57,13 +57,17 @@ def main() -> None:
         print()
 
     use = disk_usage(index_path)
+    # What stands in for the vectors (graph, codes, manifest) against what a flat index also lacks
+    # (the keyword index) and what every store keeps (the text, compressed here).
+    vector_part = use.graph + use.codes + use.hubs + use.embeddings + use.other
     print("Storage")
     print(f"  flat float32 index of the same vectors : {use.flat_bytes:>10,d} bytes")
-    print(f"  this index without the text            : {use.index_bytes:>10,d} bytes  ({100 * use.ratio:.1f}% of flat)")
-    print(f"    graph {use.graph:,d}, PQ codes {use.codes:,d}, keyword index {use.keyword:,d}, other {use.hubs + use.embeddings + use.other:,d}")
-    print(f"  passage text and metadata              : {use.passages:>10,d} bytes")
-    print(f"  saved against flat vectors             : {100 * (1 - use.ratio):.1f}%")
-
+    print(f"  graph + codes (instead of the vectors) : {vector_part:>10,d} bytes  ({100 * vector_part / use.flat_bytes:.1f}% of flat)")
+    print(f"    graph {use.graph:,d}, codes {use.codes:,d}, other {use.hubs + use.embeddings + use.other:,d}")
+    print(f"  keyword index (BM25, for hybrid search): {use.keyword:>10,d} bytes")
+    print(f"  passage text and metadata (compressed) : {use.passages:>10,d} bytes")
+    print(f"  whole index folder                     : {use.total:>10,d} bytes")
+    print(f"  saved against flat vectors             : {100 * (1 - vector_part / use.flat_bytes):.1f}%")
 
 if __name__ == "__main__":
     main()

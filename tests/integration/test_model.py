@@ -18,7 +18,7 @@ from leann_engine.embed.sentence_transformers import (
 from leann_engine.embed.base import normalize_rows
 
 pytestmark = pytest.mark.model
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 QUERIES = {
     "how do I send my patch to the maintainers": None,
@@ -127,6 +127,6 @@ def test_quickstart_example_runs(tmp_path):
         capture_output=True, text=True, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
     )
     assert "sysrq.rst" in out.stdout
-    assert "% of flat" in out.stdout and "saved against flat vectors" in out.stdout
+    assert "% of flat" in out.stdout and "saved against flat vectors" in out.stdout and "keyword index" in out.stdout
     pct = float(out.stdout.split("saved against flat vectors")[1].split("%")[0].strip(" :"))
     assert pct > 90
