@@ -207,30 +207,6 @@ def stop(path: Path | None = None, timeout: float = 10.0) -> bool:
     return True
 
 
-class DaemonEmbedder:
-    """An :class:`~leann_engine.Embedder` that embeds through the running daemon's warm model."""
-
-    def __init__(self, model: str, path: Path | None = None) -> None:
-        self._model = model
-        self._path = path
-        reply = self._call(["dimension probe"])
-        self.name: str = reply["name"]
-        self.dimension: int = int(reply["dimension"])
-
-    def _call(self, texts: list[str]) -> dict[str, Any]:
-        reply = request({"op": "embed", "model": self._model, "texts": texts}, path=self._path)
-        if not reply.get("ok"):
-            raise RuntimeError(reply.get("error", "the daemon could not embed"))
-        return reply
-
-    def embed(self, texts: list[str]) -> Any:
-        import numpy as np
-
-        reply = self._call(list(texts))
-        flat = np.frombuffer(base64.b64decode(reply["vectors"]), dtype="<f4")
-        return flat.reshape(len(texts), int(reply["dimension"])).astype(np.float32)
-
-
 class DaemonSearcher:
     """``LeannSearcher.search`` for one index, answered by the warm daemon (started on demand).
 
@@ -310,10 +286,12 @@ class _Server:
         if op == "embed":
             import numpy as np
 
-            from leann_engine import SentenceTransformerEmbedder
+            from leann_engine import make_embedder
 
-            emb = SentenceTransformerEmbedder(str(msg["model"]))
-            vecs = np.ascontiguousarray(emb.embed(list(msg["texts"])), dtype="<f4")
+            # The model's own query encoding (e5's "query: ") when the client asks for queries.
+            emb = make_embedder(str(msg["model"]))
+            embed = getattr(emb, "embed_query", emb.embed) if msg.get("query") else emb.embed
+            vecs = np.ascontiguousarray(embed(list(msg["texts"])), dtype="<f4")
             return {
                 "ok": True,
                 "name": emb.name,

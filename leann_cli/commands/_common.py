@@ -138,6 +138,8 @@ def daemon_embedder(args: argparse.Namespace, model: str | None) -> Any:
     if daemon.ping() is None:
         return None
     try:
-        return daemon.DaemonEmbedder(model or os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
+        from ..daemon_embed import DaemonEmbedder
+
+        return DaemonEmbedder(model or os.environ.get("LEANN_EMBEDDING_MODEL", DEFAULT_MODEL))
     except (daemon.DaemonUnavailable, RuntimeError, OSError):
         return None
