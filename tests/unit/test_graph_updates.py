@@ -1,6 +1,7 @@
 """Insert into and delete from the graph without re-embedding the base (issue 13)."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -35,11 +36,19 @@ def _recall_at_3(ix, emb, queries):
     return hit / (3 * len(queries))
 
 
-@pytest.fixture
-def coded(tmp_path):
-    path = tmp_path / "u.leann"
+@pytest.fixture(scope="module")
+def _coded_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("coded") / "u.leann"
     _build(path)
     assert json.loads((path / "manifest.json").read_text())["files"].get("pq"), "needs PQ codes"
+    return path
+
+
+@pytest.fixture
+def coded(tmp_path, _coded_template):
+    # Every test mutates its own copy of one build (building 1,200 passages per test was most of the time).
+    path = tmp_path / "u.leann"
+    shutil.copytree(_coded_template, path)
     return path
 
 

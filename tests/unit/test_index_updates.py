@@ -1,6 +1,7 @@
 """Adds, upserts, deletes, compaction and readers following a writer, with the fake embedder."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -9,13 +10,22 @@ from conftest import WordHashEmbedder, make_corpus
 from leann_engine import CompactionPolicy, LeannBuilder, LeannIndex, LeannSearcher
 
 
-@pytest.fixture
-def built(tmp_path, embedder):
+@pytest.fixture(scope="module")
+def _built_template(tmp_path_factory):
     texts, metas = make_corpus(800)
-    b = LeannBuilder(embedding_model=embedder)
+    b = LeannBuilder(embedding_model=WordHashEmbedder())
     b.add_texts(texts, metas, [f"p{i}" for i in range(len(texts))])
-    path = tmp_path / "u.leann"
+    path = tmp_path_factory.mktemp("built") / "u.leann"
     b.build_index(path)
+    return path, texts, metas
+
+
+@pytest.fixture
+def built(tmp_path, _built_template):
+    # Each test writes to its own copy of one build (same deterministic embedder, same files).
+    src, texts, metas = _built_template
+    path = tmp_path / "u.leann"
+    shutil.copytree(src, path)
     return path, texts, metas
 
 

@@ -2,6 +2,7 @@
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -34,10 +35,19 @@ def exact_top(embedder, texts, query, k, keep=None):
     return [f"p{i}" for i in order[:k]], sims
 
 
+@pytest.fixture(scope="module")
+def _index_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("search") / "demo.leann"
+    texts, metas = build(path, WordHashEmbedder())
+    return path, texts, metas
+
+
 @pytest.fixture
-def index(tmp_path, embedder):
+def index(tmp_path, _index_template):
+    # A copy of one build per test: tests may corrupt or extend it; the embedder is deterministic.
+    src, texts, metas = _index_template
     path = tmp_path / "demo.leann"
-    texts, metas = build(path, embedder)
+    shutil.copytree(src, path)
     return path, texts, metas
 
 
