@@ -39,9 +39,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.bench_engine import TEXT_PARTS, LookupEmbedder, dir_breakdown, pct, recall, truth_ids  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
-from benchmarks.embed_cache import cached_embeddings  # noqa: E402
-from benchmarks.embed_cache import model_dir  # noqa: E402
-from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannSearcher, SentenceTransformerEmbedder, to_metric_space  # noqa: E402
+from benchmarks.embed_cache import (
+    cached_embeddings,  # noqa: E402
+    model_dir,  # noqa: E402
+)
+from leann_engine import (  # noqa: E402
+    DEFAULT_MODEL,
+    LeannBuilder,
+    LeannSearcher,
+    SentenceTransformerEmbedder,
+    to_metric_space,
+)
 
 
 def load() -> str:

@@ -18,13 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-
+import leann_engine.build.commit as commit_mod  # noqa: E402
+import leann_engine.index as index_mod  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
 from leann_engine import DEFAULT_MODEL, CompactionPolicy, LeannBuilder, LeannIndex  # noqa: E402
 from leann_engine.embed.base import make_embedder, to_metric_space  # noqa: E402
-import leann_engine.build.commit as commit_mod  # noqa: E402
-import leann_engine.index as index_mod  # noqa: E402
 
 
 class LookupEmbedder:

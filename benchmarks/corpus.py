@@ -16,7 +16,6 @@ import re
 import subprocess
 from pathlib import Path
 
-
 from leann_cli.ingest.chunk import chunk_text  # noqa: E402
 
 CACHE = Path(os.environ.get("LEANN_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))

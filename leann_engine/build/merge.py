@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from leann_engine.build.commit import Stage, commit_stage, base_manifest
+from leann_engine.build.commit import Stage, base_manifest, commit_stage
 from leann_engine.build.pipeline import Passages, quantization_error, stage_segment
 from leann_engine.embed.base import Embedder
 from leann_engine.graph.insert import GraphEditor

@@ -35,10 +35,10 @@ from leann_engine.quant.probe import choose_codes
 from leann_engine.store.files.bm25 import encode_bm25
 from leann_engine.store.files.graph import encode_graph
 from leann_engine.store.files.hubs import encode_hub_file, hub_rows
+from leann_engine.store.files.passages import encode_passages
 from leann_engine.store.files.pq import encode_pq_file
 from leann_engine.store.io import EMBEDDING_DTYPE
 from leann_engine.store.manifest import MANIFEST, OWN_FILE_PREFIXES
-from leann_engine.store.files.passages import encode_passages
 
 
 @dataclass

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+
 import numpy as np
-from leann_engine.graph.csr import Level
-from leann_engine.graph.csr import Graph
+
+from leann_engine.graph.csr import Graph, Level
 
 
 def build_hnsw(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import deque
+
 import numpy as np
+
 from leann_engine.embed.base import normalize_rows
-from leann_engine.graph.csr import Level
-from leann_engine.graph.csr import Graph
+from leann_engine.graph.csr import Graph, Level
 from leann_engine.quant.kmeans import spherical_labels
 
 

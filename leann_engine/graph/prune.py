@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
+
 import numpy as np
-from leann_engine.graph.csr import Graph
-from leann_engine.graph.csr import sets_to_csr
-from leann_engine.graph.csr import reachable
+
+from leann_engine.graph.csr import Graph, reachable, sets_to_csr
 
 
 def prune_high_degree_preserving(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-import numpy as np
-from leann_engine.graph.csr import Graph
 
+import numpy as np
+
+from leann_engine.graph.csr import Graph
 
 ScoreFn = Callable[[np.ndarray], np.ndarray]
 

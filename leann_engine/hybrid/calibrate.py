@@ -16,11 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from typing import Any
-import numpy as np
-from leann_engine.embed.base import Embedder
-from leann_engine.embed.base import embed_checked
-from leann_engine.embed.base import normalize_rows
 
+import numpy as np
+
+from leann_engine.embed.base import Embedder, embed_checked, normalize_rows
 
 PROBES = 128
 

@@ -22,8 +22,8 @@ quality sets of ``benchmarks/bench_hybrid.py``, which is why it is the default.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-import numpy as np
 
+import numpy as np
 
 Ranked = Sequence[tuple[int, float]]
 

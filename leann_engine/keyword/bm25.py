@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-import numpy as np
-from leann_engine.keyword.tokenize import Tokenizer
 
+import numpy as np
+
+from leann_engine.keyword.tokenize import Tokenizer
 
 DEFAULT_K1 = 1.2
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import numpy as np
 
+import numpy as np
 
 _SEP = "\x00"
 

@@ -19,7 +19,6 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-
 TOKENIZER_NAME = "leann-unicode"
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+
 import numpy as np
-from leann_engine.quant.pq import ProductQuantizer
-from leann_engine.quant.pq import train_pq
+
+from leann_engine.quant.pq import ProductQuantizer, train_pq
 
 
 @lru_cache(maxsize=8)

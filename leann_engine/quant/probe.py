@@ -16,11 +16,11 @@ exceed its estimate near the top.
 from __future__ import annotations
 
 from typing import Any
-import numpy as np
-from leann_engine.quant.pq import adc_scores
-from leann_engine.quant.pq4 import PackedPQ
-from leann_engine.quant.pq4 import train_packed
 
+import numpy as np
+
+from leann_engine.quant.pq import adc_scores
+from leann_engine.quant.pq4 import PackedPQ, train_packed
 
 CANDIDATE_BYTES = (8, 12, 16, 24, 32, 48)
 PROBE_QUERIES = 64

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from leann_engine.embed.base import Embedder, embed_checked, to_metric_space
 from leann_engine.embed.lru import EmbeddingLRU
-from leann_engine.graph.walk import beam_search
-from leann_engine.graph.walk import rerank_in_order
+from leann_engine.graph.walk import beam_search, rerank_in_order
 from leann_engine.quant.pq import adc_scores
 from leann_engine.store.snapshot import Snapshot
 from leann_engine.types import SearchStats
@@ -233,4 +232,18 @@ def vectors_for(snap: Snapshot, rows: list[int], embedder: Embedder) -> np.ndarr
         else:
             raw = embed_checked(embedder, snap.texts(base_rows), snap.dimension)
             out[base_pos] = to_metric_space(raw, snap.metric)
+    return out
+
+
+def rows_vectors(snap: Snapshot, score: Scorer, rows: Sequence[int]) -> np.ndarray:
+    """Metric-space embeddings of global ``rows``: base rows through ``score`` (stored, hub cache,
+    LRU of what the walk re-embedded, recomputing only the rest), delta rows from the delta."""
+    n_base = snap.base.n
+    out = np.empty((len(rows), snap.dimension), dtype=np.float32)
+    idx = np.asarray(rows, dtype=np.int64)
+    in_base = idx < n_base
+    if in_base.any():
+        out[in_base] = score.vectors(idx[in_base])
+    if (~in_base).any():
+        out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base]
     return out

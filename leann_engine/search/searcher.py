@@ -21,7 +21,7 @@ from leann_engine.hybrid.calibrate import prior_alpha
 from leann_engine.hybrid.fusion import FusionFn, resolve_fusion
 from leann_engine.hybrid.rerank import Candidates, Reranker, make_reranker
 from leann_engine.params import SEARCH_MODES, SearchParams
-from leann_engine.search.dense import Scorer, search_base, search_delta, vectors_for
+from leann_engine.search.dense import Scorer, rows_vectors, search_base, search_delta, vectors_for
 from leann_engine.search.stages import grep_stage, keyword_stage
 from leann_engine.store.manifest import manifest_stamp
 from leann_engine.store.snapshot import Snapshot
@@ -360,18 +360,8 @@ class LeannSearcher:
         return [(r, s) for s, r in found[:k]]
 
     def _vectors(self, snap: Snapshot, q: np.ndarray, rows: Sequence[int], stats: SearchStats) -> np.ndarray:
-        """Metric-space embeddings of global ``rows``: stored, or from the hub cache and the LRU
-        (which hold what the walk re-embedded), recomputing only the rest."""
-        n_base = snap.base.n
-        out = np.empty((len(rows), snap.dimension), dtype=np.float32)
-        idx = np.asarray(rows, dtype=np.int64)
-        in_base = idx < n_base
-        if in_base.any():
-            score = Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
-            out[in_base] = score.vectors(idx[in_base])
-        if (~in_base).any():
-            out[~in_base] = snap.delta.embeddings[idx[~in_base] - n_base]
-        return out
+        score = Scorer(snap, q, self.embedder, self._stored_vectors(snap, None), stats, self._lru)
+        return rows_vectors(snap, score, rows)
 
     def _reranker(
         self,

@@ -12,8 +12,8 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from leann_engine.errors import IndexFormatError
 
+from leann_engine.errors import IndexFormatError
 
 _PREFIX = 16  # magic + version + header length
 

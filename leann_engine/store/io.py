@@ -8,7 +8,6 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-
 # Stored embeddings (the delta segment, and the base when is_recompute=False): little-endian float32.
 EMBEDDING_DTYPE = "<f4"
 

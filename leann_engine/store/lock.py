@@ -8,8 +8,8 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from leann_engine.errors import IndexLockedError
 
+from leann_engine.errors import IndexLockedError
 
 LOCK_FILE = ".write.lock"
 

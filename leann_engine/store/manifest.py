@@ -23,11 +23,10 @@ import os
 import time
 from pathlib import Path
 from typing import Any
-from leann_engine.errors import IndexFormatError, IndexNotFoundError
-from leann_engine.store.io import fault_point
-from leann_engine.store.io import atomic_write
-from leann_engine.store.lock import LOCK_FILE
 
+from leann_engine.errors import IndexFormatError, IndexNotFoundError
+from leann_engine.store.io import atomic_write, fault_point
+from leann_engine.store.lock import LOCK_FILE
 
 FORMAT = "leann-engine-index"
 

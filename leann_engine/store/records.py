@@ -8,17 +8,17 @@ import contextlib
 import json
 import os
 import threading
-import time
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
 import numpy as np
-from leann_engine.store.codec import decode_varints
+
 from leann_engine.errors import IndexFormatError
-from leann_engine.store.io import EMBEDDING_DTYPE
-from leann_engine.store.io import crc_of
+from leann_engine.store.codec import decode_varints
 from leann_engine.store.files.passages import PassageBlocks
+from leann_engine.store.io import EMBEDDING_DTYPE, crc_of
 
 
 def encode_records(

@@ -9,27 +9,22 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+
 import numpy as np
 
 from leann_engine.errors import IndexFormatError
-from leann_engine.store.files.bm25 import FilePostings
-from leann_engine.keyword.bm25 import MemoryPostings
-from leann_engine.keyword.bm25 import Postings
-from leann_engine.keyword.bm25 import scoring_params
-from leann_engine.store.files.hubs import read_hub_file
 from leann_engine.filters import Predicate
 from leann_engine.graph.csr import Graph
-from leann_engine.store.files.graph import read_graph
+from leann_engine.keyword.bm25 import MemoryPostings, Postings, scoring_params
 from leann_engine.keyword.grep import GrepCorpus
+from leann_engine.keyword.tokenize import Tokenizer, index_tokenizer
 from leann_engine.quant.pq import ProductQuantizer
+from leann_engine.store.files.bm25 import FilePostings
+from leann_engine.store.files.graph import read_graph
+from leann_engine.store.files.hubs import read_hub_file
 from leann_engine.store.files.pq import read_pq
-from leann_engine.store.records import BaseSegment
-from leann_engine.store.records import DeltaSegment
-from leann_engine.store.records import read_base_embeddings
 from leann_engine.store.manifest import read_manifest
-from leann_engine.store.records import read_tombstones
-from leann_engine.keyword.tokenize import Tokenizer
-from leann_engine.keyword.tokenize import index_tokenizer
+from leann_engine.store.records import BaseSegment, DeltaSegment, read_base_embeddings, read_tombstones
 
 
 class Snapshot:

@@ -6,10 +6,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-from leann_engine.params import BuildParams
-from leann_engine.store.manifest import MANIFEST
-from leann_engine.store.manifest import read_manifest
 
+from leann_engine.params import BuildParams
+from leann_engine.store.manifest import MANIFEST, read_manifest
 
 # Manifest "files" key -> the DiskUsage part it counts towards.
 _PART_OF = {

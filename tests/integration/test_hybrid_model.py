@@ -1,19 +1,22 @@
 """Hybrid search with the real all-MiniLM-L6-v2 model."""
 
 from __future__ import annotations
+
 import json
 import math
+
 import numpy as np
 import pytest
 from conftest import WordHashEmbedder, make_corpus
+
 from leann_engine import IndexFormatError, LeannBuilder, LeannIndex, LeannSearcher
-from leann_engine.keyword.bm25 import MemoryPostings, bm25_scores
-from leann_engine.store.files.bm25 import FilePostings, encode_bm25
 from leann_engine.hybrid.calibrate import ALPHA_MAX, DEFAULT_ALPHA, prior_alpha, probe_dense
 from leann_engine.hybrid.fusion import blend, rrf
-from leann_engine.keyword.grep import grep_rows
 from leann_engine.hybrid.rerank import CrossEncoderReranker
+from leann_engine.keyword.bm25 import MemoryPostings, bm25_scores
+from leann_engine.keyword.grep import grep_rows
 from leann_engine.keyword.tokenize import Tokenizer
+from leann_engine.store.files.bm25 import FilePostings, encode_bm25
 
 
 @pytest.mark.model

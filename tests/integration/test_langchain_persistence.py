@@ -16,7 +16,6 @@ from langchain_core.embeddings import DeterministicFakeEmbedding  # noqa: E402
 
 from leann_integrations.langchain import LeannVectorStore  # noqa: E402
 
-
 _CHILD = textwrap.dedent(
     """
     import sys

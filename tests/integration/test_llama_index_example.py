@@ -15,7 +15,6 @@ from conftest import ROOT  # noqa: E402
 
 from leann_engine import LeannIndex  # noqa: E402
 
-
 # ---------------------------------------------------------------------- examples
 
 

@@ -17,7 +17,6 @@ from llama_index.core.schema import MetadataMode  # noqa: E402
 
 from leann_integrations.llama_index import LeannEmbedding, LeannVectorStore  # noqa: E402
 
-
 # ---------------------------------------------------------------------- real model
 
 

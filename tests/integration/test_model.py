@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 from leann_engine import LeannBuilder, LeannIndex, LeannSearcher
-from leann_engine.embed.base import make_embedder
+from leann_engine.embed.base import make_embedder, normalize_rows
 from leann_engine.embed.sentence_transformers import (
     DEFAULT_MODEL,
     SentenceTransformerEmbedder,
     resolve_model_path,
 )
-from leann_engine.embed.base import normalize_rows
 
 pytestmark = pytest.mark.model
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

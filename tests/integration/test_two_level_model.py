@@ -1,17 +1,26 @@
 """Two-level search and bfloat16 embedding with the real all-MiniLM-L6-v2 model."""
 
 from __future__ import annotations
+
 import json
+
 import numpy as np
 import pytest
 from conftest import WordHashEmbedder, make_corpus
-from leann_engine import FunctionEmbedder, IndexFormatError, LeannBuilder, LeannIndex, LeannSearcher
-from leann_engine.embed.lru import EmbeddingLRU
-from leann_engine import SentenceTransformerEmbedder
+
+from leann_engine import (
+    FunctionEmbedder,
+    IndexFormatError,
+    LeannBuilder,
+    LeannIndex,
+    LeannSearcher,
+    SentenceTransformerEmbedder,
+)
+from leann_engine.build.passages import embed_all
 from leann_engine.embed.base import normalize_rows
+from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.quant.pq import adc_scores, codebook_size, train_pq
 from leann_engine.store.files.pq import decode_pq_file, encode_pq_file
-from leann_engine.build.passages import embed_all
 
 
 def manifest(path):

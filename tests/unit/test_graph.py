@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from leann_engine import graph as G
+from leann_engine.build.pipeline import build_graph
 from leann_engine.embed.base import normalize_rows
 from leann_engine.errors import IndexFormatError
-from leann_engine.store.files.graph import decode_graph, encode_graph, read_graph
 from leann_engine.graph.walk import beam_search
 from leann_engine.params import BuildParams as GraphParams
-from leann_engine.build.pipeline import build_graph
+from leann_engine.store.files.graph import decode_graph, encode_graph, read_graph
 
 
 def clustered(n=3000, d=24, k=30, seed=0):

@@ -4,13 +4,12 @@ changed, unreadable files are counted, and a rebuild keeps its recorded options.
 from __future__ import annotations
 
 import pytest
+from test_chunk_code import PY_SOURCE
 
 from leann_cli.ingest.pipeline import build_from_docs
 from leann_cli.ingest.sources import read_sources
 from leann_cli.settings import BuildOptions
 from leann_engine import LeannSearcher, index_info
-
-from test_chunk_code import PY_SOURCE
 
 
 def _docs(root):

@@ -24,15 +24,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-import numpy as np
-from leann_engine.store import codec
-from leann_engine.errors import IndexFormatError
-from leann_engine.store.framing import frame
-from leann_engine.store.framing import read_framed_bytes
-from leann_engine.store.framing import unframe
-from leann_engine.keyword.bm25 import EMPTY_ROWS
-from leann_engine.keyword.bm25 import Postings
 
+import numpy as np
+
+from leann_engine.errors import IndexFormatError
+from leann_engine.keyword.bm25 import EMPTY_ROWS, Postings
+from leann_engine.store import codec
+from leann_engine.store.framing import frame, read_framed_bytes, unframe
 
 MAGIC = b"LEANNBM5"
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-import numpy as np
-from leann_engine.store import codec
-from leann_engine.errors import IndexFormatError
-from leann_engine.store.framing import frame
-from leann_engine.store.framing import read_framed_bytes
-from leann_engine.store.framing import unframe
-from leann_engine.graph.csr import Graph
-from leann_engine.graph.csr import Level
 
+import numpy as np
+
+from leann_engine.errors import IndexFormatError
+from leann_engine.graph.csr import Graph, Level
+from leann_engine.store import codec
+from leann_engine.store.framing import frame, read_framed_bytes, unframe
 
 MAGIC = b"LEANNGRF"
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
-import numpy as np
-from leann_engine.errors import IndexFormatError
-from leann_engine.store.framing import frame
-from leann_engine.store.framing import read_framed_bytes
-from leann_engine.store.framing import unframe
-from leann_engine.graph.csr import Graph
 
+import numpy as np
+
+from leann_engine.errors import IndexFormatError
+from leann_engine.graph.csr import Graph
+from leann_engine.store.framing import frame, read_framed_bytes, unframe
 
 HUB_MAGIC = b"LEANNHUB"
 

@@ -22,12 +22,12 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
 import numpy as np
 import zstandard
-from leann_engine.errors import IndexFormatError
-from leann_engine.store.framing import frame
-from leann_engine.store.framing import unframe
 
+from leann_engine.errors import IndexFormatError
+from leann_engine.store.framing import frame, unframe
 
 MAGIC = b"LEANNPT1"
 VERSION = 1

@@ -11,14 +11,13 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 from typing import Any
+
 import numpy as np
+
 from leann_engine.errors import IndexFormatError
-from leann_engine.store.framing import frame
-from leann_engine.store.framing import read_framed_bytes
-from leann_engine.store.framing import unframe
 from leann_engine.quant.pq import ProductQuantizer
 from leann_engine.quant.pq4 import PackedPQ
-
+from leann_engine.store.framing import frame, read_framed_bytes, unframe
 
 MAGIC = b"LEANNPQ1"
 
