@@ -56,20 +56,20 @@ class Lookup:
         return out
 
 
-def run_mode(mode, texts, queries, embedder, tmp, **search_kw):
-    """Build and search through ``mode``; returns the figures."""
-    srv = EmbeddingServer(mode, embedder) if mode != "in-process" else None
+def run_mode(provider, texts, queries, embedder, tmp, **search_kw):
+    """Build and search through ``provider``; ``search_kw`` go to each search. Returns the figures."""
+    srv = EmbeddingServer(provider, embedder) if provider != "in-process" else None
     if srv:
         srv.__enter__()
     try:
         if srv:
-            opts = {"base_url": srv.url} if mode == "openai" else {"host": srv.url}
-            b = LeannBuilder(embedding_mode=mode, embedding_model="minilm", embedding_options=opts, calibrate=False)
+            opts = {"base_url": srv.url} if provider == "openai" else {"host": srv.url}
+            b = LeannBuilder(embedding_mode=provider, embedding_model="minilm", embedding_options=opts, calibrate=False)
         else:
             b = LeannBuilder(embedding_model=embedder, calibrate=False)
         b.add_texts(texts)
         t = time.perf_counter()
-        path = b.build_index(Path(tmp) / f"{mode}.leann")
+        path = b.build_index(Path(tmp) / f"{provider}.leann")
         build_s = time.perf_counter() - t
         build_requests = len(srv.requests) if srv else 0
         s = LeannSearcher(path, embedding=None if srv else embedder, embedding_cache_mb=0)
@@ -83,7 +83,7 @@ def run_mode(mode, texts, queries, embedder, tmp, **search_kw):
             req.append(st.provider_requests)
             sent.append(st.bytes_sent)
         return {
-            "mode": mode,
+            "mode": provider,
             "passages": len(texts),
             "build_s": round(build_s, 2),
             "build_chunks_per_s": round(len(texts) / build_s, 1),
