@@ -17,14 +17,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-from leann_engine.graphfile import encode_graph  # noqa: E402
-from leann_engine.segment import build_graph  # noqa: E402
 
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
 from leann_engine import BuildParams, SentenceTransformerEmbedder, to_metric_space  # noqa: E402
 from leann_engine import graph as G  # noqa: E402
-from leann_engine.search import beam_search  # noqa: E402
+from leann_engine.build.pipeline import build_graph  # noqa: E402
+from leann_engine.graph.walk import beam_search  # noqa: E402
+from leann_engine.store.files.graph import encode_graph  # noqa: E402
 
 
 def evaluate(graph: G.Graph, x: np.ndarray, q: np.ndarray, truth: np.ndarray, ef: int) -> dict:
