@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import WordHashEmbedder
+import pytest
+from conftest import WordHashEmbedder, make_corpus
 from langchain_core.embeddings import Embeddings
+
+from leann_integrations.langchain import LeannVectorStore
 
 
 class WordHashEmbeddings(Embeddings):
@@ -26,3 +29,25 @@ class WordHashEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         self.queries_embedded += 1
         return self._emb.embed([self.query_prefix + text])[0].tolist()
+
+
+# Fixtures shared by the LangChain test files (imported there by name).
+
+
+@pytest.fixture
+def corpus():
+    texts, metas = make_corpus(300)
+    return texts, metas, [f"d{i}" for i in range(len(texts))]
+
+
+@pytest.fixture
+def store(tmp_path, corpus):
+    """300 passages: past the engine's first-graph size, so searches walk a graph and recompute."""
+    texts, metas, ids = corpus
+    return LeannVectorStore.from_texts(
+        texts, WordHashEmbeddings(), metadatas=metas, ids=ids, index_path=tmp_path / "lc.leann"
+    )
+
+
+def ids_of(docs):
+    return [d.id for d in docs]

@@ -6,11 +6,15 @@ import hashlib
 import re
 
 import numpy as np
-from llama_index.core import Document
+import pytest
+from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.node_parser import SentenceSplitter
+
+from leann_engine import CompactionPolicy
+from leann_integrations.llama_index import LeannVectorStore
 
 
 class WordHashEmbedding(BaseEmbedding):
@@ -93,3 +97,21 @@ def dump(node) -> dict:
     d = node.model_dump(mode="json")
     d.pop("embedding", None)
     return d
+
+
+# Fixtures shared by the LlamaIndex test files (imported there by name).
+@pytest.fixture
+def emb() -> WordHashEmbedding:
+    return hash_model()
+
+
+@pytest.fixture
+def built(tmp_path, emb):
+    """A store filled through an IngestionPipeline, the nodes it got, and an index over it."""
+    # The engine's compaction policy, passed through: a graph from 16 passages on, so the 30
+    # documents' nodes are searched by walking a graph.
+    store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb, policy=CompactionPolicy(first_graph_at=16))
+    _, nodes = pipeline_nodes(emb, make_documents(), vector_store=store)
+    index = VectorStoreIndex.from_vector_store(store, embed_model=emb)
+    return store, nodes, index
+

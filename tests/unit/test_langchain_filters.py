@@ -6,29 +6,9 @@ import pytest
 
 pytest.importorskip("langchain_core", reason='needs the langchain extra: pip install -e ".[langchain]"')
 
-from conftest import make_corpus  # noqa: E402
-from langchain_fakes import WordHashEmbeddings  # noqa: E402
+from langchain_fakes import WordHashEmbeddings, corpus, ids_of, store  # noqa: E402,F401
 
-from leann_integrations.langchain import LeannVectorStore, to_engine_filter  # noqa: E402
-
-
-@pytest.fixture
-def corpus():
-    texts, metas = make_corpus(300)
-    return texts, metas, [f"d{i}" for i in range(len(texts))]
-
-
-@pytest.fixture
-def store(tmp_path, corpus):
-    """300 passages: past ``build_min_rows``, so searches walk a graph and recompute."""
-    texts, metas, ids = corpus
-    return LeannVectorStore.from_texts(
-        texts, WordHashEmbeddings(), metadatas=metas, ids=ids, index_path=tmp_path / "lc.leann"
-    )
-
-
-def ids_of(docs):
-    return [d.id for d in docs]
+from leann_integrations.langchain import to_engine_filter  # noqa: E402
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import warnings
 
 import numpy as np
 import pytest
@@ -24,27 +23,10 @@ from llama_index.core.vector_stores.types import (  # noqa: E402
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from llama_index_fakes import WordHashEmbedding, dump, hash_model, make_documents, pipeline_nodes  # noqa: E402
+from llama_index_fakes import WordHashEmbedding, built, dump, emb, hash_model, make_documents, pipeline_nodes  # noqa: E402,F401
 
-from leann_engine import CompactionPolicy, LeannIndex  # noqa: E402
+from leann_engine import LeannIndex  # noqa: E402
 from leann_integrations.llama_index import LeannVectorStore  # noqa: E402
-
-
-@pytest.fixture
-def emb() -> WordHashEmbedding:
-    return hash_model()
-
-
-@pytest.fixture
-def built(tmp_path, emb):
-    """A store filled through an IngestionPipeline, the nodes it got, and an index over it."""
-    # The engine's compaction policy, passed through: a graph from 16 passages on, so the 30
-    # documents' nodes are searched by walking a graph.
-    store = LeannVectorStore(tmp_path / "li.leann", embed_model=emb, policy=CompactionPolicy(first_graph_at=16))
-    _, nodes = pipeline_nodes(emb, make_documents(), vector_store=store)
-    index = VectorStoreIndex.from_vector_store(store, embed_model=emb)
-    return store, nodes, index
-
 
 # ---------------------------------------------------------------------- contract
 
