@@ -65,13 +65,3 @@ def combine(filters: dict[str, Any] | None, extra: dict[str, Any] | None) -> dic
     if not filters or not extra:
         return filters or extra
     return {"$and": [dict(filters), dict(extra)]}
-
-
-def result_label(metadata: dict[str, Any]) -> str:
-    """``2024-01-05 10:00 · Garden — Ann`` for a search hit's readable line: date, subject or title,
-    sender or people (the CLI's one formatter, :func:`leann_cli.service.source_label`, without the
-    source); ``""`` for passages without these fields (documents)."""
-    from ..service import source_label
-
-    personal = {k: metadata[k] for k in ("date", "subject", "title", "from", "sender") if metadata.get(k)}
-    return source_label(personal) if personal else ""

@@ -15,7 +15,7 @@ from conftest import WordHashEmbedder
 from leann_cli.sources.base import Message
 from leann_cli.sources.chunk import CHUNK_CHARS, chunk_messages, split_spans, split_text
 from leann_cli.sources.cli import build_parser, main
-from leann_cli.sources.filters import combine, parse_date, result_label, search_filters
+from leann_cli.sources.filters import combine, parse_date, search_filters
 from leann_cli.sources.sync import STATE_FILE, index_folder
 from leann_engine import LeannSearcher
 from leann_engine.filters import compile_filter
@@ -201,13 +201,3 @@ def test_parser_has_the_issue_flags() -> None:
     assert p.parse_args(["index-slack", "n", "--export-path", "s"]).source_command == "index-slack"
     with pytest.raises(SystemExit):
         p.parse_args(["index-browser", "n", "netscape"])
-
-
-def test_result_label() -> None:
-    meta = {"date": "2024-01-05T10:00:00Z", "from": "Ann <ann@x.org>", "subject": "Garden"}
-    assert result_label(meta) == "2024-01-05 10:00 · Garden — Ann <ann@x.org>"
-    assert (
-        result_label({"title": "Python docs", "date": "2024-01-05T10:00:00Z"})
-        == "2024-01-05 10:00 · Python docs"
-    )
-    assert result_label({"source": "notes.md"}) == ""
