@@ -20,7 +20,7 @@ import numpy as np
 
 import leann_engine.build.commit as commit_mod  # noqa: E402
 import leann_engine.index as index_mod  # noqa: E402
-from benchmarks.corpus import load_corpus  # noqa: E402
+from benchmarks.corpus import load_pool  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
 from leann_engine import DEFAULT_MODEL, CompactionPolicy, LeannBuilder, LeannIndex  # noqa: E402
 from leann_engine.embed.base import make_embedder, to_metric_space  # noqa: E402
@@ -72,8 +72,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     args = ap.parse_args()
     n = args.n
-    pool, metas, queries = load_corpus(n_chunks=int(n * 1.62), n_queries=args.queries)
-    vecs, _ = cached_embeddings(pool)
+    extra = n // 100 + args.rounds * (n // 20)
+    pool, metas, queries = load_pool(n, extra, n_queries=args.queries)
+    # base and extras cached apart, so the base's vectors are those every other benchmark uses
+    vecs = np.concatenate([cached_embeddings(pool[:n])[0], cached_embeddings(pool[n:])[0]])
     qvecs = to_metric_space(np.asarray(cached_embeddings(queries)[0]), "cosine")
     emb = LookupEmbedder(pool + queries, np.concatenate([vecs, cached_embeddings(queries)[0]]))
     index_mod.write_lock = _timed_lock(index_mod.write_lock)

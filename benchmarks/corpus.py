@@ -85,6 +85,24 @@ def load_corpus(
     return chunks, metas, queries
 
 
+def load_pool(
+    n_base: int, n_extra: int, n_queries: int = 200, seed: int = 0
+) -> tuple[list[str], list[dict], list[str]]:
+    """``load_corpus(n_base)`` followed by ``n_extra`` more chunks none of it holds.
+
+    The base is the same sample as ``load_corpus(n_base)`` (so its cached vectors are reused);
+    the extras are drawn deterministically from the rest of the documentation.
+    """
+    base, base_metas, queries = load_corpus(n_base, n_queries, seed)
+    every, every_metas, _ = load_corpus(10**9, 1, seed)
+    have = set(base)
+    rest = [i for i, c in enumerate(every) if c not in have]
+    if n_extra > len(rest):
+        raise ValueError(f"the corpus has only {len(rest)} chunks beyond the base of {n_base}")
+    picked = sorted(random.Random(seed + 1).sample(rest, n_extra))
+    return base + [every[i] for i in picked], base_metas + [every_metas[i] for i in picked], queries
+
+
 def corpus_key(texts: list[str], model: str) -> str:
     h = hashlib.sha256(model.encode())
     for t in texts:
