@@ -12,7 +12,8 @@ export is one JSON file per contact, indexed with ``index-wechat``. Each run hol
 the items, builds the index from the other 99% (through the same incremental path a daily re-run
 takes: ``LeannIndex.add_texts``), times 20 searches, then adds the held-back 1% and reports how
 long the re-run took and how many texts it embedded. "Bytes per item" counts the whole index
-folder, and also that folder without the passages' stored text and metadata (``*.jsonl``).
+folder, and also that folder without the passages' stored text and metadata and the keyword
+index (``*.pz``, ``*.bm25``; what bench_size calls the index without text).
 Default model: all-MiniLM-L6-v2 (offline: HF_HUB_OFFLINE=1). Results: stdout, and
 benchmarks/results/sources-<kind>.json unless ``--limit`` or a small ``--messages`` is given.
 """
@@ -36,6 +37,7 @@ from leann_cli.sources.sync import index_folder, sync_items
 from leann_cli.sources.wechat import read_wechat
 
 ROOT = Path(__file__).resolve().parents[1]
+TEXT_FILES = (".pz", ".bm25", ".jsonl")  # passage text and metadata, keyword index: as bench_size counts
 
 QUERIES = [
     "meeting next week",
@@ -66,7 +68,8 @@ WORDS = (
 
 
 def load_spam_assassin(folder: Path) -> list[bytes]:
-    """The raw messages of the npm package: JSON arrays or JSON lines of ``{..., "text": ...}``."""
+    """The raw messages of the npm package: one JSON object ``{id, group, checksum, text}`` per
+    file (also JSON arrays or JSON lines of such objects)."""
     out: list[bytes] = []
     for p in sorted(folder.rglob("*")):
         if p.suffix not in (".json", ".ndjson") or p.name == "package.json" or not p.is_file():
@@ -74,7 +77,7 @@ def load_spam_assassin(folder: Path) -> list[bytes]:
         raw = p.read_text(encoding="utf-8", errors="replace")
         try:
             data = json.loads(raw)
-            records = data if isinstance(data, list) else []
+            records = data if isinstance(data, list) else [data]  # the package: one object per mail
         except ValueError:
             records = [json.loads(line) for line in raw.splitlines() if line.strip().startswith("{")]
         out.extend(
@@ -121,7 +124,7 @@ def folder_bytes(path: Path) -> tuple[int, int]:
         if p.is_file():
             size = p.stat().st_size
             total += size
-            text += size if p.suffix == ".jsonl" else 0
+            text += size if p.suffix in TEXT_FILES else 0
     return total, total - text
 
 
@@ -177,11 +180,16 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("mail needs --spam-dir (see the command at the top of this file)")
         mails = load_spam_assassin(args.spam_dir)[: args.limit]
         held = max(1, len(mails) // 100)
-        write_mbox(work / "before.mbox", mails[:-held])
-        write_mbox(work / "after.mbox", mails)
-        # One source key for both files, as one mailbox that grew.
-        before = lambda: read_mail([work / "before.mbox"])  # noqa: E731
-        after = lambda: read_mail([work / "after.mbox"])  # noqa: E731
+        box = work / "INBOX.mbox"
+
+        def before():
+            write_mbox(box, mails[:-held])
+            return read_mail([box])
+
+        def after():  # the same mailbox, grown by the held-back mails (metadata names the file)
+            write_mbox(box, mails[-held:])
+            return read_mail([box])
+
         result = measure("mail:bench", before, after, embedding)
         result["source_messages"] = len(mails)
     else:
