@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,32 +84,45 @@ def main() -> None:
     out: dict = {"n": n}
     b = LeannBuilder(embedding_model=emb, calibrate=False)
     b.add_texts(pool[:n], metas[:n], [f"c{i}" for i in range(n)])
-    t = time.perf_counter(); b.build_index(work / "u.leann"); out["build_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    b.build_index(work / "u.leann")
+    out["build_s"] = round(time.perf_counter() - t, 1)
     ix = LeannIndex(work / "u.leann", emb, policy=CompactionPolicy(enabled=False))
     nxt = n
     # add 1%: the update's own time (lookup embedder) against embedding those passages with the model
     k = n // 100
-    add = list(range(nxt, nxt + k)); nxt += k
-    model = make_embedder(DEFAULT_MODEL); model.embed(["warm up"])
-    t = time.perf_counter(); model.embed([pool[i] for i in add]); embed_s = time.perf_counter() - t
+    add = list(range(nxt, nxt + k))
+    nxt += k
+    model = make_embedder(DEFAULT_MODEL)
+    model.embed(["warm up"])
+    t = time.perf_counter()
+    model.embed([pool[i] for i in add])
+    embed_s = time.perf_counter() - t
     emb.calls = 0
     t = time.perf_counter()
-    ix.add_texts([pool[i] for i in add], [metas[i] for i in add], [f"c{i}" for i in add]); add_s = time.perf_counter() - t
-    t = time.perf_counter(); ix.compact(); merge_s = time.perf_counter() - t
+    ix.add_texts([pool[i] for i in add], [metas[i] for i in add], [f"c{i}" for i in add])
+    add_s = time.perf_counter() - t
+    t = time.perf_counter()
+    ix.compact()
+    merge_s = time.perf_counter() - t
     out["add_1pct"] = {"passages": k, "model_embed_s": round(embed_s, 2), "add_s": round(add_s, 3),
                        "merge_s": round(merge_s, 2), "texts_embedded": emb.calls,
                        "ratio_add": round((embed_s + add_s) / embed_s, 2),
                        "ratio_add_and_merge": round((embed_s + add_s + merge_s) / embed_s, 2)}
     emb.calls = 0
     gone = [f"c{i}" for i in range(0, n, 100)]
-    t = time.perf_counter(); ix.delete(gone); ix.compact()
+    t = time.perf_counter()
+    ix.delete(gone)
+    ix.compact()
     out["delete_1pct"] = {"s": round(time.perf_counter() - t, 2), "texts_embedded": emb.calls}
     rounds = []
     rng = np.random.default_rng(0)
     for r in range(args.rounds):
-        HOLDS.clear(); emb.calls = 0
+        HOLDS.clear()
+        emb.calls = 0
         k = n // 20
-        add = list(range(nxt, min(nxt + k, len(pool)))); nxt += len(add)
+        add = list(range(nxt, min(nxt + k, len(pool))))
+        nxt += len(add)
         t = time.perf_counter()
         ix.add_texts([pool[i] for i in add], [metas[i] for i in add], [f"c{i}" for i in add])
         ix.delete(rng.choice(ix.ids(), size=k, replace=False).tolist())
@@ -131,7 +144,11 @@ def main() -> None:
                        "retrained": bool(ix.manifest.get("last_merge", {}).get("retrained"))})
         print(json.dumps(rounds[-1]), flush=True)
     out["rounds"] = rounds
+    out["load"] = os.getloadavg()
     print(json.dumps(out, indent=1))
+    (Path(__file__).resolve().parent / "results" / f"updates-n{n}-{args.rounds}rounds.json").write_text(
+        json.dumps(out, indent=1)
+    )
     shutil.rmtree(work)
 
 

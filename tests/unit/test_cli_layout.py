@@ -21,7 +21,10 @@ NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 # These measure internals no public call exposes (graph encodings, postings, lock hold times).
 # bench_sources.py drives the personal-data importers, which have no public Python API.
 # bench_incremental.py calls the CLI's entry point in-process, to time the update without a model load.
-INTERNAL_BENCHMARKS = {"bench_pruning.py", "bench_hybrid.py", "bench_updates.py", "bench_sources.py", "bench_size.py", "bench_incremental.py"}
+INTERNAL_BENCHMARKS = {
+    "bench_pruning.py", "bench_hybrid.py", "bench_updates.py", "bench_sources.py", "bench_size.py",
+    "bench_incremental.py", "bench_serve.py",
+}
 PUBLIC = {
     "leann_engine": set(leann_engine.__all__),
     "leann_cli": set(leann_cli.__all__),
