@@ -30,10 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 from benchmarks.corpus import CACHE, linux_doc_root, load_corpus  # noqa: E402
-from benchmarks.embed_cache import (
-    cached_embeddings,  # noqa: E402
-    model_dir,  # noqa: E402
-)
+from benchmarks.embed_cache import cached_embeddings, model_dir  # noqa: E402
 from leann_engine import DEFAULT_MODEL  # noqa: E402
 
 WORK = CACHE / "cli-bench"
