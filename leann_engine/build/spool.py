@@ -37,9 +37,10 @@ class PassageSpool:
         self._file = tempfile.TemporaryFile(prefix="leann-spool-", dir=directory)
         self._ends: list[int] = []  # cumulative byte ends; array('q') would save little
         self._end = 0
-        self.ids: list[str] = []
+        self.ids: list[Any] = []
 
-    def append(self, pid: str, text: str, meta: dict[str, Any]) -> None:
+    def append(self, pid: str | None, text: str, meta: dict[str, Any]) -> None:
+        """Queue one passage (``pid`` may stay ``None`` until :attr:`ids` is resolved)."""
         line = (json.dumps([text, meta], ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         self._file.seek(self._end)
         self._file.write(line)
@@ -49,6 +50,11 @@ class PassageSpool:
 
     def __len__(self) -> int:
         return len(self._ends)
+
+    def truncate(self, count: int) -> None:
+        """Forget every passage after the first ``count``."""
+        del self._ends[count:], self.ids[count:]
+        self._end = self._ends[-1] if self._ends else 0
 
     def _offsets(self, start: int, stop: int) -> tuple[int, int]:
         return (self._ends[start - 1] if start else 0), self._ends[stop - 1]

@@ -146,5 +146,7 @@ class LazyTexts:
     def __len__(self) -> int:
         return len(self.passages)
 
-    def __getitem__(self, i: int) -> str:
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return self.passages.rows(list(range(len(self))[i]))[1]
         return self.passages.rows([int(i)])[1][0]

@@ -186,7 +186,15 @@ class PassageBlocks:
                 raise ValueError("the table's size does not match its header")
             self.offsets = np.frombuffer(body[:o], "<u8").astype(np.int64)
             self.crcs = np.frombuffer(body[o:c], "<u4")
-            self.ids = decode_ids(head, bytes(body[c:]), n)
+            self._id_head, self._id_body, self.n = head, bytes(body[c:]), n
+            self._ids: list[str] | None = None
+            kind = head.get("ids")
+            if kind == "positions" and len(self._id_body) * 8 < n * int(head["bits"]):
+                raise ValueError("the position ids are truncated")
+            if kind in ("uuid", "uuid_hex") and len(self._id_body) != 16 * n:
+                raise ValueError("the UUID list has the wrong size")
+            if kind not in ("positions", "uuid", "uuid_hex"):
+                self._ids = decode_ids(head, self._id_body, n)  # small forms: decoded now
         except (ValueError, KeyError, TypeError, zstandard.ZstdError) as e:
             raise IndexFormatError(f"{table_path} is corrupt ({e}): rebuild the index") from e
         if head_bytes is None:
@@ -221,4 +229,25 @@ class PassageBlocks:
             raise IndexFormatError(
                 f"{self.data_path}: passage {row} is corrupt ({e}); rebuild the index"
             ) from e
-        return {"id": self.ids[row], "text": text, "metadata": meta}
+        return {"id": self.id_of([row])[0], "text": text, "metadata": meta}
+
+    @property
+    def ids(self) -> list[str]:
+        """Every id in row order (decoded on first use: a million take ~70 MB as strings)."""
+        if self._ids is None:
+            self._ids = decode_ids(self._id_head, self._id_body, self.n)
+        return self._ids
+
+    def id_of(self, rows: Sequence[int]) -> list[str]:
+        """The ids of ``rows`` without decoding the others."""
+        if self._ids is not None:
+            return [self._ids[int(r)] for r in rows]
+        kind, body = self._id_head.get("ids"), self._id_body
+        if kind == "positions":
+            bits = int(self._id_head["bits"])
+            at = np.asarray(rows, dtype=np.int64)[:, None] * bits + np.arange(bits)[None, :]
+            raw = np.frombuffer(body, dtype=np.uint8)[at >> 3].astype(np.int64)
+            vals = ((raw >> (7 - (at & 7))) & 1) << np.arange(bits)[None, :]
+            return [str(v) for v in vals.sum(axis=1).tolist()]
+        us = [uuid.UUID(bytes=body[16 * int(r) : 16 * int(r) + 16]) for r in rows]
+        return [str(u) if kind == "uuid" else u.hex for u in us]
