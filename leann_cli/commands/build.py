@@ -64,6 +64,13 @@ def add_parsers(sub: Subparsers) -> None:
         "--complexity is an older name for it",
     )
     p.add_argument("--no-recompute", action="store_true", help="store embeddings: faster queries, larger index")
+    p.add_argument(
+        "--backend-name",
+        choices=("hnsw", "diskann"),
+        default="hnsw",
+        help="graph backend (default hnsw); diskann, LEANN's large-corpus backend, is accepted as an "
+        "alias: every index is built in bounded memory and searched from its files",
+    )
     p.add_argument("--include-hidden", action="store_true", help="also index hidden files and folders")
     p.add_argument(
         "--force", action="store_true", help="rebuild everything from scratch, with default options for those not given"

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable, Sequence
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 from leann_engine.build.passages import prepare_passages
-from leann_engine.build.pipeline import Passages, build_generation, prepare_target
+from leann_engine.build.pipeline import build_generation, prepare_target
+from leann_engine.build.spool import PassageSpool
+from leann_engine.build.stream import LazyTexts
 from leann_engine.embed.base import Embedder
 from leann_engine.embed.language import LanguageChoice, announce, choose_model
 from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
 from leann_engine.index import LeannIndex
 from leann_engine.params import BuildParams, check_int
 
-BACKENDS: tuple[str, ...] = ("hnsw",)
+# "diskann" is LEANN's name for its large-corpus backend. Here every index is disk-resident
+# (streamed build in bounded memory, graph, codes and passages read from files at search), so
+# it is an alias of "hnsw", the one graph backend.
+BACKENDS: tuple[str, ...] = ("hnsw", "diskann")
 
 
 class LeannBuilder:
@@ -28,7 +35,9 @@ class LeannBuilder:
         builder.build_index("demo.leann")
 
     Args:
-        backend_name: graph backend; only ``"hnsw"`` exists.
+        backend_name: graph backend: ``"hnsw"``; ``"diskann"`` (LEANN's large-corpus backend)
+            is accepted as an alias, since every index here is built in bounded memory and
+            searched from its files (a million passages: see the README's "Large corpora").
         embedding_model: sentence-transformers name or local path, or an :class:`Embedder`; with
             ``embedding_mode`` ``"openai"``/``"ollama"``, the provider's model name.
             ``"intfloat/multilingual-e5-small"`` runs offline through the ``multilingual`` extra.
@@ -95,7 +104,7 @@ class LeannBuilder:
         check_int("dimensions", dimensions, 1, none_ok=True)
         base = params.to_dict() if params is not None else {}
         self.params: BuildParams = BuildParams.from_options(**{**base, **options})
-        self.backend_name = backend_name
+        self.backend_name = "hnsw"  # "diskann" is an alias (see BACKENDS)
         provider_opts, passage_t, query_t = split_templates(embedding_options)
         self.embedding_mode = embedding_mode
         self._resolve = (
@@ -116,9 +125,9 @@ class LeannBuilder:
         self.language: LanguageChoice | None = None
         self.dimensions = dimensions
         self.show_progress = show_progress
-        self._texts: list[str] = []
-        self._metas: list[dict[str, Any]] = []
-        self._ids: list[str | None] = []
+        # Passages wait in an anonymous temporary file, not in lists: a million of them would
+        # take gigabytes of Python objects (see build/spool.py).
+        self._spool = PassageSpool()
 
     @property
     def metric(self) -> str:
@@ -132,23 +141,53 @@ class LeannBuilder:
         """Queue one passage. Its id is ``id``, else ``metadata["id"]``, else its position."""
         texts, metas, _ = prepare_passages([text], [metadata], None)
         pid = id if id is not None else metas[0].get("id")
-        self._texts.append(texts[0])
-        self._metas.append(metas[0])
-        self._ids.append(None if pid is None else str(pid))
+        self._spool.append(None if pid is None else str(pid), texts[0], metas[0])
 
     def add_texts(
         self,
-        texts: list[str],
-        metadatas: list[dict[str, Any] | None] | None = None,
-        ids: list[str] | None = None,
+        texts: Iterable[str],
+        metadatas: Iterable[dict[str, Any] | None] | None = None,
+        ids: Iterable[str] | None = None,
     ) -> None:
-        """Queue many passages at once (same rules as :meth:`add_text`)."""
-        texts, metas, given = prepare_passages(texts, metadatas, ids)
-        for i, t in enumerate(texts):
-            self.add_text(t, metas[i], id=given[i] if given else None)
+        """Queue many passages (same rules as :meth:`add_text`).
+
+        Any iterables work, generators included: they are consumed a batch at a time and
+        spooled to disk, never held whole. On bad input nothing of this call stays queued.
+        """
+        if isinstance(texts, str):
+            raise ValueError("texts must be a list of strings, got a single string")
+        if isinstance(texts, Sequence):
+            # Lists keep their up-front checks (lengths, types) before anything is queued.
+            prepare_passages(texts, metadatas if metadatas is None else list(metadatas), ids)  # type: ignore[arg-type]
+        start = len(self._spool)
+        missing = object()
+        rows = zip_longest(
+            texts,
+            metadatas if metadatas is not None else (),
+            ids if ids is not None else (),
+            fillvalue=missing,
+        )
+        try:
+            for count, (text, meta, pid) in enumerate(rows):
+                if (
+                    text is missing
+                    or (metadatas is not None and meta is missing)
+                    or (ids is not None and pid is missing)
+                ):
+                    raise ValueError(
+                        f"texts, metadatas and ids must have the same length (they differ at entry {count})"
+                    )
+                if ids is not None and not str(pid):
+                    raise ValueError("ids must be non-empty strings")
+                self.add_text(
+                    text, None if meta is missing else meta, id=None if pid is missing else str(pid)
+                )
+        except BaseException:
+            self._spool.truncate(start)
+            raise
 
     def __len__(self) -> int:
-        return len(self._texts)
+        return len(self._spool)
 
     def _dimension(self) -> int:
         dim = int(self.embedder.dimension)
@@ -159,14 +198,15 @@ class LeannBuilder:
         return dim
 
     def _resolved_ids(self) -> list[str]:
-        ids = [pid if pid is not None else str(i) for i, pid in enumerate(self._ids)]
-        seen: dict[str, int] = {}
-        for i, pid in enumerate(ids):
-            if pid in seen:
-                raise ValueError(
-                    f"passage id {pid!r} is used by passages {seen[pid]} and {i}; ids must be unique"
-                )
-            seen[pid] = i
+        ids = [pid if pid is not None else str(i) for i, pid in enumerate(self._spool.ids)]
+        if len(set(ids)) != len(ids):
+            seen: dict[str, int] = {}
+            for i, pid in enumerate(ids):
+                if pid in seen:
+                    raise ValueError(
+                        f"passage id {pid!r} is used by passages {seen[pid]} and {i}; ids must be unique"
+                    )
+                seen[pid] = i
         return ids
 
     def build_index(self, index_path: str | Path, *, allow_empty: bool = False) -> str:
@@ -176,22 +216,27 @@ class LeannBuilder:
         one until the new manifest is in place). ``allow_empty`` writes an index with no
         passages (one that will grow through :class:`LeannIndex`). Returns the path.
         """
-        if not self._texts and not allow_empty:
+        if not len(self._spool) and not allow_empty:
             raise ValueError("no passages to index: call add_text() before build_index()")
         path = Path(index_path)
         ids = self._resolved_ids()
         self._choose_model()
         dim = self._dimension()
         prepare_target(path)
-        build_generation(
-            Passages(ids, self._texts, self._metas),
-            self.embedder,
-            self.params,
-            path=path,
-            dimension=dim,
-            show_progress=self.show_progress,
-            embedding=self.embedding_section,
-        )
+        given = self._spool.ids
+        self._spool.ids = ids
+        try:
+            build_generation(
+                self._spool,
+                self.embedder,
+                self.params,
+                path=path,
+                dimension=dim,
+                show_progress=self.show_progress,
+                embedding=self.embedding_section,
+            )
+        finally:
+            self._spool.ids = given
         return str(path)
 
     def _choose_model(self) -> None:
@@ -200,9 +245,9 @@ class LeannBuilder:
         (said on stderr; recorded in ``self.language`` and the manifest's
         ``embedding.language``); otherwise a :class:`~leann_engine.embed.language.LanguageWarning`
         names the install command."""
-        if not self._auto_model or not self._texts:
+        if not self._auto_model or not len(self._spool):
             return
-        self.language = choose_model(self._texts, self.embedder.name)
+        self.language = choose_model(LazyTexts(self._spool), self.embedder.name)
         announce(self.language)
         if self.language.model is not None:
             self.embedder, self.embedding_section = resolve_embedder(
@@ -215,14 +260,16 @@ class LeannBuilder:
 
         A passage queued without an id gets a new unique one; the others keep theirs.
         """
-        if not self._texts:
+        if not len(self._spool):
             raise ValueError("no passages to add: call add_text() before update_index()")
         # Positional ids would collide with the index's own: a missing id becomes a new uuid.
-        ids = [pid if pid is not None else uuid.uuid4().hex for pid in self._ids]
+        ids = [pid if pid is not None else uuid.uuid4().hex for pid in self._spool.ids]
         index = LeannIndex(index_path, self.embedder)
         try:
-            index.add_texts(self._texts, self._metas, ids)
+            for s, (_, texts, metas) in zip(range(0, len(ids), 4096), self._spool.batches(4096)):
+                index.add_texts(texts, metas, ids[s : s + 4096])
         finally:
             index.close()
-        self._texts, self._metas, self._ids = [], [], []
+        self._spool.close()
+        self._spool = PassageSpool()
         return str(index_path)

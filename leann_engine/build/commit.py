@@ -16,13 +16,14 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from leann_engine._version import __version__
 from leann_engine.errors import IndexFormatError, LeannError
 from leann_engine.params import BuildParams
-from leann_engine.store.io import crc_of, fsync_dir, gen_name, write_file
+from leann_engine.store.io import crc_of, fault_point, fsync_dir, gen_name, write_file
 from leann_engine.store.lock import write_lock
 from leann_engine.store.manifest import FORMAT, FORMAT_VERSION, MANIFEST, commit_manifest, read_manifest
 
@@ -44,6 +45,17 @@ class Stage:
 
     def write(self, role: str, ext: str, data: bytes) -> None:
         write_file(self.dir / f"{role}.{ext}", data)
+        self.files[role] = ext
+
+    @contextlib.contextmanager
+    def stream(self, role: str, ext: str) -> Iterator[BinaryIO]:
+        """A new staged file written piece by piece (flushed to disk when the block ends)."""
+        path = self.dir / f"{role}.{ext}"
+        fault_point("write", path, None)
+        with open(path, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
         self.files[role] = ext
 
     def discard(self) -> None:

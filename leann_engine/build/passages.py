@@ -50,15 +50,17 @@ def embed_all(
     batch: int = 256,
     show_progress: bool = False,
     desc: str = "embedding",
+    bar: Any = None,
 ) -> np.ndarray:
     """Embed many texts in batches, with an optional progress bar.
 
     Texts go to the model longest first across the whole list, not only within a call, so
-    every batch pads to about the same length.
+    every batch pads to about the same length. ``bar``: a progress bar to advance (the caller
+    closes it), for a build that embeds in windows.
     """
     out = np.zeros((len(texts), dimension), dtype=np.float32)
-    bar = None
-    if show_progress:
+    own = bar is None and show_progress
+    if own:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(texts), desc=desc, unit="chunk")
@@ -69,6 +71,6 @@ def embed_all(
         out[rows] = embed_checked(embedder, part, dimension)
         if bar is not None:
             bar.update(len(part))
-    if bar is not None:
+    if own:
         bar.close()
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from typing import Any
 import numpy as np
 
 from leann_engine.build.commit import Stage, base_manifest, commit_stage
-from leann_engine.build.passages import embed_all
-from leann_engine.embed.base import Embedder, to_metric_space
+from leann_engine.build.spool import Batch, VectorFile
+from leann_engine.build.stream import LazyTexts, PassageSource, embed_into, stage_texts, stage_vectors
+from leann_engine.build.stream import codes as stream_codes
+from leann_engine.embed.base import Embedder
 from leann_engine.graph.csr import Graph
 from leann_engine.graph.hnsw import build_hnsw
 from leann_engine.graph.order import cluster_order, relabel
@@ -31,8 +34,6 @@ from leann_engine.keyword.tokenize import Tokenizer
 from leann_engine.params import GRAPH_SEED, BuildParams
 from leann_engine.quant.pq import ProductQuantizer
 from leann_engine.quant.pq4 import PackedPQ
-from leann_engine.quant.probe import choose_codes
-from leann_engine.store.files.bm25 import encode_bm25
 from leann_engine.store.files.graph import encode_graph
 from leann_engine.store.files.hubs import encode_hub_file, hub_rows
 from leann_engine.store.files.passages import encode_passages
@@ -62,25 +63,38 @@ class Passages:
         return len(self.ids)
 
     def take(self, idx: list[int]) -> Passages:
-        return Passages([self.ids[i] for i in idx], [self.texts[i] for i in idx], [self.metas[i] for i in idx])
+        return Passages(*self.rows(idx))
+
+    def rows(self, idx: Sequence[int]) -> Batch:
+        """``(ids, texts, metas)`` of the given rows, in that order."""
+        return [self.ids[i] for i in idx], [self.texts[i] for i in idx], [self.metas[i] for i in idx]
+
+    def batches(self, size: int = 4096) -> Iterator[Batch]:
+        """``(ids, texts, metas)`` of consecutive rows, ``size`` at a time."""
+        for s in range(0, len(self), size):
+            yield self.ids[s : s + size], self.texts[s : s + size], self.metas[s : s + size]
 
 
-def embed(passages: Passages, embedder: Embedder, params: BuildParams, *, show_progress: bool = False) -> np.ndarray:
-    """The passages' vectors in the index's metric space."""
-    dim = int(embedder.dimension)
-    raw = embed_all(embedder, passages.texts, dim, show_progress=show_progress)
-    return to_metric_space(raw, params.metric)
+def build_graph(vectors: np.ndarray | VectorFile, params: BuildParams, scratch: Path | None = None) -> Graph:
+    """HNSW build, pruning and connectivity repair; returns the graph in input order.
 
-
-def build_graph(vectors: np.ndarray, params: BuildParams) -> Graph:
-    """HNSW build, pruning and connectivity repair; returns the graph in input order."""
-    n = vectors.shape[0]
+    ``vectors``: an array, or a :class:`~leann_engine.build.spool.VectorFile` (read in
+    batches, memory-mapped for the pruning). ``scratch``: a folder for hnswlib's saved index."""
+    n = vectors.n if isinstance(vectors, VectorFile) else vectors.shape[0]
     if n <= 1:
         return Graph(n=n, indptr=np.zeros(n + 1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)
     m = max(2, params.graph_degree // 2)
     graph = build_hnsw(
-        vectors, M=m, ef_construction=max(params.build_complexity, m), seed=GRAPH_SEED, num_threads=params.num_threads
+        vectors,
+        M=m,
+        ef_construction=max(params.build_complexity, m),
+        seed=GRAPH_SEED,
+        num_threads=params.num_threads,
+        scratch=scratch,
     )
+    if isinstance(vectors, VectorFile):
+        with vectors.mapped() as x:
+            return prune(graph, x, params)
     return prune(graph, vectors, params)
 
 
@@ -103,22 +117,6 @@ def order(graph: Graph, vectors: np.ndarray) -> tuple[Graph, np.ndarray]:
     return (relabel(graph, perm) if graph.n > 1 else graph), perm
 
 
-# Fewer rows than this are scored exactly: their codes and codebooks would outweigh them.
-MIN_CODED_ROWS = 32
-
-
-def codes(vectors: np.ndarray, params: BuildParams) -> tuple[PackedPQ, np.ndarray, float] | None:
-    """Codes chosen by the build-time probe (:mod:`leann_engine.quant.probe`), and the mean
-    relative quantization error (the baseline of the drift check); ``None`` for a graph-only
-    index."""
-    if not params.pq_bytes or vectors.shape[0] < MIN_CODED_ROWS:
-        return None
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    quant, c, probe = choose_codes(x, max_bytes=int(params.pq_bytes), seed=GRAPH_SEED)
-    quant.chosen = probe["chosen"]
-    return quant, c, quantization_error(quant, x, c)
-
-
 def quantization_error(pq: ProductQuantizer | PackedPQ, x: np.ndarray, c: np.ndarray, sample: int = 2048) -> float:
     """Mean of ``1 - <x, x'>/|x|^2`` over up to ``sample`` rows, where ``<x, x'>`` is the ADC
     score of ``x`` against its own code (0 for a perfect code)."""
@@ -130,22 +128,6 @@ def quantization_error(pq: ProductQuantizer | PackedPQ, x: np.ndarray, c: np.nda
         norm = float(x[i] @ x[i]) or 1.0
         errs.append(1.0 - float(adc_scores(pq.table(x[i]), c[i : i + 1])[0]) / norm)
     return float(np.mean(errs)) if errs else 0.0
-
-
-def keyword(passages: Passages, params: BuildParams) -> bytes | None:
-    """The BM25 file's bytes, or ``None`` when the index keeps no keyword index."""
-    if not params.keyword_index:
-        return None
-    return encode_bm25(Tokenizer(params.stopwords).tokenize_many(passages.texts))
-
-
-def calibrate(
-    passages: Passages, vectors: np.ndarray, embedder: Embedder | None, params: BuildParams
-) -> dict[str, Any] | None:
-    """Hybrid fusion weights probed on the model, or ``None`` (off, or no embedder)."""
-    if not params.calibrate or embedder is None:
-        return None
-    return probe_dense(embedder, passages.texts, vectors, params.metric)
 
 
 def stage_segment(
@@ -186,12 +168,7 @@ def stage_segment(
         hubs = (rows, np.asarray(vectors[rows]))
     if hubs is not None and hubs[0].size:
         stage.write("hubs", "hubs", encode_hub_file(*hubs))
-    return {
-        "rows": graph.n,
-        "edges": graph.n_edges,
-        "avg_degree": round(graph.n_edges / graph.n, 3) if graph.n else 0.0,
-        "upper_levels": [int(lev.nodes.size) for lev in graph.upper],
-    }
+    return graph_stats(graph)
 
 
 def commit(
@@ -226,7 +203,7 @@ def commit(
 
 
 def build_generation(
-    passages: Passages,
+    passages: PassageSource,
     embedder: Embedder | None,
     params: BuildParams,
     *,
@@ -249,46 +226,103 @@ def build_generation(
     replaces whatever is there. ``embedding``: the manifest's provider and prompt-template
     section (the previous generation's when not given). Returns the committed manifest.
     """
-    if vectors is None:
-        if embedder is None:
-            raise ValueError("build_generation needs an embedder or the passages' vectors")
-        vectors = embed(passages, embedder, params, show_progress=show_progress)
+    if vectors is None and embedder is None:
+        raise ValueError("build_generation needs an embedder or the passages' vectors")
     name = embedding_model or (embedder.name if embedder is not None else None)
-    dim = int(dimension if dimension is not None else vectors.shape[1])
-    t0 = time.perf_counter()
-    graph = build_graph(vectors, params)
-    graph, perm = order(graph, vectors)
-    idx = perm.tolist()
-    ordered, vecs = passages.take(idx), np.ascontiguousarray(vectors[perm], dtype=np.float32)
-    pq = codes(vecs, params)
-    bm25 = keyword(ordered, params)
-    if calibration is None:
-        calibration = calibrate(passages, vectors, embedder, params)
-    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
+    if dimension is not None:
+        dim = int(dimension)
+    else:
+        dim = int(vectors.shape[1] if vectors is not None else embedder.dimension)  # type: ignore[union-attr]
     stage = Stage(path)
+    vf = VectorFile(stage.dir / "vectors.tmp", len(passages), dim)
     try:
-        stats = stage_segment(
-            stage, ordered, graph, params=params, vectors=vecs, pq=pq[:2] if pq else None, bm25=bm25
-        )
+        extra = _stage_generation(stage, vf, passages, embedder, params, vectors, calibration, show_progress)
     except BaseException:
         stage.discard()
         raise
-    if pq is not None and getattr(pq[0], "chosen", None):
-        stats["codes"] = pq[0].chosen
-    extra = {
-        "graph": stats,
-        "keyword": keyword_settings(tokenizer) if tokenizer is not None else None,
-        "calibration": calibration,
-        "hybrid": {"keyword_index": params.keyword_index, "calibrate": params.calibrate},
-        "quantizer": {"error": round(pq[2], 6)} if pq else None,
-        "graph_build_s": round(time.perf_counter() - t0, 3),
-    }
+    finally:
+        vf.remove()
     if embedding:
         extra["embedding"] = embedding
     return commit(
         path, stage, params=params, embedding_model=str(name), dimension=dim, rows=len(passages),
         extra=extra, expect=expect, lock_timeout=lock_timeout, locked=locked,
     )
+
+
+def _stage_generation(
+    stage: Stage,
+    vf: VectorFile,
+    passages: PassageSource,
+    embedder: Embedder | None,
+    params: BuildParams,
+    vectors: np.ndarray | None,
+    calibration: dict[str, Any] | None,
+    show_progress: bool,
+) -> dict[str, Any]:
+    """Every arrow before the commit, each timed; returns the manifest's extra sections."""
+    clock = _Clock()
+    if vectors is None:
+        assert embedder is not None
+        embed_into(vf, passages, embedder, params, show_progress=show_progress)
+    else:
+        vf.write(0, vectors)
+    clock.lap("embed")
+    graph = build_graph(vf, params, scratch=stage.dir)
+    clock.lap("graph")
+    with vf.mapped() as x:
+        graph, perm = order(graph, x)
+    clock.lap("order")
+    pq = stream_codes(vf, perm, params)
+    clock.lap("codes")
+    if calibration is None and params.calibrate and embedder is not None:
+        with vf.mapped() as x:
+            calibration = probe_dense(embedder, LazyTexts(passages), x, params.metric)
+    clock.lap("calibrate")
+    stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
+    bm25 = stage_texts(stage, passages, perm, params)
+    if bm25 is not None:
+        stage.write("bm25", "bm25", bm25)
+    del bm25
+    if pq is not None:
+        stage.write("pq", "pq", encode_pq_file(pq[0], pq[1]))
+    stage_vectors(stage, vf, perm, graph, params)
+    clock.lap("write")
+    stats = graph_stats(graph)
+    if pq is not None and getattr(pq[0], "chosen", None):
+        stats["codes"] = pq[0].chosen
+    tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
+    return {
+        "graph": stats,
+        "keyword": keyword_settings(tokenizer) if tokenizer is not None else None,
+        "calibration": calibration,
+        "hybrid": {"keyword_index": params.keyword_index, "calibrate": params.calibrate},
+        "quantizer": {"error": round(pq[2], 6)} if pq else None,
+        "graph_build_s": round(clock.total - clock.laps["embed"], 3),
+        "build_seconds": {k: round(v, 3) for k, v in clock.laps.items()},
+    }
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.total = 0.0
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self.t
+        self.total += now - self.t
+        self.t = now
+
+
+def graph_stats(graph: Graph) -> dict[str, Any]:
+    return {
+        "rows": graph.n,
+        "edges": graph.n_edges,
+        "avg_degree": round(graph.n_edges / graph.n, 3) if graph.n else 0.0,
+        "upper_levels": [int(lev.nodes.size) for lev in graph.upper],
+    }
 
 
 def prepare_target(path: Path) -> None:

@@ -8,7 +8,9 @@ import numpy as np
 
 from leann_engine.embed.base import normalize_rows
 from leann_engine.graph.csr import Graph, Level
-from leann_engine.quant.kmeans import spherical_labels
+from leann_engine.quant.kmeans import kmeans, nearest, spherical_labels
+
+_BLOCK = 65536
 
 
 def locality_order(graph: Graph) -> np.ndarray:
@@ -41,14 +43,11 @@ def relabel(graph: Graph, order: np.ndarray) -> Graph:
     deg = graph.degrees[order]
     indptr = np.zeros(graph.n + 1, dtype=np.int64)
     np.cumsum(deg, out=indptr[1:])
-    gather = (
-        np.concatenate([np.arange(graph.indptr[o], graph.indptr[o + 1]) for o in order])
-        if graph.n
-        else np.zeros(0, dtype=np.int64)
-    )
-    indices = inv[graph.indices[gather]] if gather.size else np.zeros(0, dtype=np.int64)
-    for i in range(graph.n):
-        indices[indptr[i] : indptr[i + 1]].sort()
+    # Edge k of new row i is old edge graph.indptr[order[i]] + (k - indptr[i]).
+    gather = np.repeat(graph.indptr[order] - indptr[:-1], deg) + np.arange(int(indptr[-1]))
+    row = np.repeat(np.arange(graph.n, dtype=np.int64), deg)
+    indices = np.sort(row * max(graph.n, 1) + inv[graph.indices[gather]]) - row * max(graph.n, 1)
+    del gather, row
     upper = []
     for lev in graph.upper:
         new_nodes = inv[lev.nodes]
@@ -78,11 +77,26 @@ def cluster_order(vectors: np.ndarray, graph: Graph, *, fanout: int = 32, seed: 
     breadth-first 2.12%, this order 1.91% (benchmarks/bench_pruning.py).
     """
     rng = np.random.default_rng(seed)
-    x = normalize_rows(np.asarray(vectors, dtype=np.float32))
-    top = spherical_labels(x, fanout, rng)
-    sub = np.zeros(x.shape[0], dtype=np.int64)
+    top = _unit_labels(vectors, fanout, rng)
+    sub = np.zeros(vectors.shape[0], dtype=np.int64)
     for c in np.unique(top):
         members = np.flatnonzero(top == c)
         if members.size > 2 * fanout:
-            sub[members] = spherical_labels(x[members], fanout, rng)
-    return np.lexsort((np.arange(x.shape[0]), sub, top))
+            sub[members] = spherical_labels(_unit(vectors[members]), fanout, rng)
+    return np.lexsort((np.arange(vectors.shape[0]), sub, top))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return normalize_rows(np.asarray(x, dtype=np.float32))
+
+
+def _unit_labels(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`spherical_labels` of the unit rows of ``x`` (an array or a memory map), normalising
+    a block at a time instead of copying the whole matrix; same draws, same labels."""
+    n = x.shape[0]
+    pick = rng.choice(n, size=min(n, 64 * max(1, k)), replace=False) if n else np.zeros(0, dtype=np.int64)
+    centers = kmeans(_unit(x[pick]), k, rng, 8, spherical=True)
+    labels = np.empty(n, dtype=np.int64)
+    for s in range(0, n, _BLOCK):
+        labels[s : s + _BLOCK] = nearest(_unit(x[s : s + _BLOCK]), centers, spherical=True)
+    return labels

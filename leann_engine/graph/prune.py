@@ -6,7 +6,7 @@ from collections import deque
 
 import numpy as np
 
-from leann_engine.graph.csr import Graph, reachable, sets_to_csr
+from leann_engine.graph.csr import Graph, reachable
 
 
 def prune_high_degree_preserving(
@@ -35,32 +35,51 @@ def prune_high_degree_preserving(
     if n_hubs:
         is_hub[np.argsort(-total, kind="stable")[:n_hubs]] = True
 
-    kept: list[np.ndarray] = []
+    kept_ptr = np.zeros(n + 1, dtype=np.int64)
+    kept_idx = np.empty(graph.n_edges, dtype=np.int64)
+    pos = 0
     for u in range(n):
         nb = graph.neighbors(u)
-        if nb.size == 0:
-            kept.append(nb)
-            continue
-        sims = vectors[nb] @ vectors[u]
-        order = nb[np.argsort(-sims, kind="stable")]
-        budget = max_degree if is_hub[u] else pruned_degree
-        if order.size <= budget:
-            kept.append(order)
-            continue
-        kept.append(_rng_select(u, order, vectors, budget))
-
-    # Reverse edges, capped at max_degree, so every kept edge can be walked both ways.
-    src = np.repeat(np.arange(n), [k.size for k in kept])
-    dst = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
-    lists = [set(k.tolist()) for k in kept]
-    room = np.array([max_degree - len(s) for s in lists])
-    for u, v in zip(src.tolist(), dst.tolist()):
-        if u not in lists[v] and room[v] > 0:
-            lists[v].add(u)
-            room[v] -= 1
-    indptr, indices = sets_to_csr(lists)
+        if nb.size:
+            sims = np.asarray(vectors[nb]) @ np.asarray(vectors[u])
+            order = nb[np.argsort(-sims, kind="stable")]
+            budget = max_degree if is_hub[u] else pruned_degree
+            keep = order if order.size <= budget else _rng_select(u, order, vectors, budget)
+            kept_idx[pos : pos + keep.size] = keep
+            pos += keep.size
+        kept_ptr[u + 1] = pos
+    indptr, indices = _add_reverse_edges(kept_ptr, kept_idx[:pos], max_degree)
     pruned = Graph(n=n, indptr=indptr, indices=indices, entry_point=graph.entry_point, upper=graph.upper)
     return ensure_connected(pruned, original=graph)
+
+
+def _add_reverse_edges(ptr: np.ndarray, dst: np.ndarray, max_degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each kept edge u->v gets its reverse v->u where v still has room below ``max_degree``;
+    the edges are considered in the order u ascending, then u's list order (numpy, no sets)."""
+    n = ptr.size - 1
+    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(ptr))
+    fwd = np.sort(src * n + dst)
+    back = dst * n + src
+    at = np.minimum(np.searchsorted(fwd, back), max(fwd.size - 1, 0))
+    cand = np.flatnonzero(fwd[at] != back) if fwd.size else np.zeros(0, dtype=np.int64)
+    # Within each target v, the first room[v] candidates in edge order are accepted.
+    by_v = cand[np.argsort(dst[cand], kind="stable")]
+    v = dst[by_v]
+    first = np.searchsorted(v, v, side="left")
+    rank = np.arange(v.size) - first
+    room = max_degree - np.diff(ptr)
+    ok = by_v[rank < room[v]]
+    return pairs_to_csr(n, np.concatenate([src, dst[ok]]), np.concatenate([dst, src[ok]]))
+
+
+def pairs_to_csr(n: int, owners: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR with sorted, distinct lists from ``(owner, id)`` edge pairs."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    if n == 0:
+        return indptr, np.zeros(0, dtype=np.int32)
+    keys = np.unique(np.asarray(owners, dtype=np.int64) * n + np.asarray(ids, dtype=np.int64))
+    np.cumsum(np.bincount(keys // n, minlength=n), out=indptr[1:])
+    return indptr, (keys % n).astype(np.int32)
 
 
 def _rng_select(u: int, order: np.ndarray, vectors: np.ndarray, budget: int) -> np.ndarray:
@@ -104,26 +123,35 @@ def ensure_connected(graph: Graph, original: Graph | None = None) -> Graph:
     seen = reachable(graph, graph.entry_point)
     if seen.all():
         return graph
-    lists = [set(graph.neighbors(u).tolist()) for u in range(graph.n)]
     src_graph = original or graph
+    lost = np.flatnonzero(~seen)
+    # In-neighbours (ascending) in the unpruned graph of the nodes not reached.
+    pos = np.flatnonzero(~seen[src_graph.indices])
+    owners = np.searchsorted(src_graph.indptr, pos, side="right") - 1
     rev: dict[int, list[int]] = {}
-    for u in range(src_graph.n):
-        for v in src_graph.neighbors(u).tolist():
-            rev.setdefault(v, []).append(u)
-    while not seen.all():
-        orphan = int(np.flatnonzero(~seen)[0])
+    for o, t in zip(owners.tolist(), src_graph.indices[pos].tolist()):
+        rev.setdefault(t, []).append(o)
+    extra: dict[int, set[int]] = {}
+    for orphan in lost.tolist():
+        if seen[orphan]:
+            continue
         parents = [p for p in rev.get(orphan, []) if seen[p]]
         parent = parents[0] if parents else int(np.flatnonzero(seen)[0])
-        lists[parent].add(orphan)
-        lists[orphan].add(parent)
+        extra.setdefault(parent, set()).add(orphan)
+        extra.setdefault(orphan, set()).add(parent)
         # Walk from the orphan to mark everything it now brings in.
         queue = deque([orphan])
         seen[orphan] = True
         while queue:
             u = queue.popleft()
-            for v in lists[u]:
-                if not seen[v]:
-                    seen[v] = True
-                    queue.append(v)
-    indptr, indices = sets_to_csr(lists)
+            for w in [*graph.neighbors(u).tolist(), *extra.get(u, ())]:
+                if not seen[w]:
+                    seen[w] = True
+                    queue.append(w)
+    add_src = [u for u, vs in extra.items() for _ in vs]
+    add_dst = [w for vs in extra.values() for w in vs]
+    src = np.repeat(np.arange(graph.n, dtype=np.int64), graph.degrees)
+    indptr, indices = pairs_to_csr(
+        graph.n, np.concatenate([src, np.asarray(add_src, np.int64)]), np.concatenate([graph.indices, add_dst])
+    )
     return Graph(n=graph.n, indptr=indptr, indices=indices, entry_point=graph.entry_point, upper=graph.upper)

@@ -87,10 +87,10 @@ class BaseSegment:
         if os.path.getsize(self.data_path) != int(self.offsets[-1]):
             raise IndexFormatError(f"{self.data_path} is truncated or padded: rebuild the index")
         try:
-            self.ids: list[str] = json.loads(ids_path.read_text(encoding="utf-8"))
+            self._ids: list[str] = json.loads(ids_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             raise IndexFormatError(f"{ids_path} is corrupt ({e}): rebuild the index") from e
-        if not isinstance(self.ids, list) or len(self.ids) != self.n:
+        if not isinstance(self._ids, list) or len(self._ids) != self.n:
             raise IndexFormatError(f"{ids_path} does not list {self.n} ids: rebuild the index")
         self._fd = os.open(self.data_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
 
@@ -102,8 +102,18 @@ class BaseSegment:
         self.blocks = PassageBlocks(table_path.read_bytes(), table_path, data_path, self.n)
         if os.path.getsize(data_path) != int(self.blocks.offsets[-1]):
             raise IndexFormatError(f"{data_path} is truncated or padded: rebuild the index")
-        self.ids = self.blocks.ids
         self._fd = os.open(data_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+
+    @property
+    def ids(self) -> list[str]:
+        """Every base id in row order (the block format decodes them on first use)."""
+        return self.blocks.ids if self.blocks is not None else self._ids
+
+    def id_of(self, rows: Sequence[int]) -> list[str]:
+        """The ids of ``rows``, without decoding the others where the format allows."""
+        if self.blocks is not None:
+            return self.blocks.id_of(rows)
+        return [self._ids[int(r)] for r in rows]
 
     def _block_lines(self, b: int) -> list[bytes]:
         assert self.blocks is not None

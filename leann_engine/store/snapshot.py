@@ -74,14 +74,7 @@ class Snapshot:
             raise_format(path, "a tombstone points outside the index")
         self.dead = np.zeros(total, dtype=bool)
         self.dead[tomb] = True
-        self.row_of: dict[str, int] = {}
-        for r, pid in enumerate(self.base.ids):
-            if not self.dead[r]:
-                self.row_of[pid] = r
-        for j, rec in enumerate(self.delta.records):
-            r = self.base.n + j
-            if not self.dead[r]:
-                self.row_of[rec["id"]] = r
+        self._row_of: dict[str, int] | None = None
         self._metadata: list[dict[str, Any]] | None = None
         self._tokenizer: Tokenizer | None = None
         self.k1, self.b = scoring_params(m)
@@ -102,8 +95,27 @@ class Snapshot:
         return self.base.n + self.delta.rows
 
     @property
+    def row_of(self) -> dict[str, int]:
+        """Live passage id -> row, built on the first lookup by id (a search never needs it;
+        at a million passages it takes ~150 MB)."""
+        if self._row_of is None:
+            row_of: dict[str, int] = {}
+            dead = self.dead
+            for r, pid in enumerate(self.base.ids):
+                if not dead[r]:
+                    row_of[pid] = r
+            for j, rec in enumerate(self.delta.records):
+                r = self.base.n + j
+                if not dead[r]:
+                    row_of[rec["id"]] = r
+            self._row_of = row_of
+        return self._row_of
+
+    @property
     def live_count(self) -> int:
-        return len(self.row_of)
+        if self._row_of is not None:
+            return len(self._row_of)
+        return int(self.total_rows - np.count_nonzero(self.dead))
 
     def records(self, rows: Sequence[int]) -> list[dict[str, Any]]:
         """Records ``{id, text, metadata}`` of the given global rows, in that order."""
@@ -114,7 +126,8 @@ class Snapshot:
     def ids_of(self, rows: Sequence[int]) -> list[str]:
         """Passage ids of the given global rows (no passage text is read)."""
         n = self.base.n
-        return [self.base.ids[r] if r < n else self.delta.records[r - n]["id"] for r in rows]
+        base = dict(zip([r for r in rows if r < n], self.base.id_of([r for r in rows if r < n])))
+        return [base[r] if r < n else self.delta.records[r - n]["id"] for r in rows]
 
     def texts(self, rows: Sequence[int]) -> list[str]:
         return [rec["text"] for rec in self.records(rows)]

@@ -233,8 +233,8 @@ def test_bad_search_arguments(index, embedder, kw, match):
 
 
 def test_builder_errors(tmp_path, embedder):
-    with pytest.raises(ValueError, match="backend_name must be one of hnsw, got 'diskann'"):
-        LeannBuilder(backend_name="diskann", embedding_model=embedder)
+    with pytest.raises(ValueError, match="backend_name must be one of hnsw, diskann, got 'faiss'"):
+        LeannBuilder(backend_name="faiss", embedding_model=embedder)
     with pytest.raises(ValueError, match="no passages to index"):
         LeannBuilder(embedding_model=embedder).build_index(tmp_path / "empty.leann")
     with pytest.raises(ValueError, match="unknown LeannBuilder option 'grph_degree'"):

@@ -86,6 +86,30 @@ def merge_bm25(old: FilePostings, new_row: np.ndarray, new_docs: Sequence[Sequen
     return _encode(terms, cat([t, t2]), cat([d, d2]), cat([f, f2]), cat([doc_len, len2]))
 
 
+class PostingsBuilder:
+    """Inverted lists accumulated a batch of documents at a time in numpy arrays (no Python
+    list per posting), for a build of a million passages."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.rows = 0
+
+    def add(self, docs: Sequence[Sequence[str]]) -> None:
+        t, d, f, doc_len = _triples(docs, self.vocab, self.rows)
+        self._parts.append((t.astype(np.int32), d.astype(np.int32), f.astype(np.int32), doc_len))
+        self.rows += len(docs)
+
+    def encode(self) -> bytes:
+        parts, self._parts = self._parts, []
+        cols = [np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int32) for i in range(4)]
+        del parts
+        return _encode(sorted(self.vocab, key=self.vocab.__getitem__), *cols)
+
+
+_TERM_CHUNK = 1 << 22  # postings encoded per step
+
+
 def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_len: np.ndarray) -> bytes:
     used = np.bincount(t, minlength=len(terms)) > 0
     if not used.all():  # terms no kept passage uses any more leave the vocabulary
@@ -94,32 +118,42 @@ def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_l
     n_terms = len(terms)
     order = np.lexsort((d, t))  # by term, then row
     t, d, f = t[order], d[order], f[order]
+    del order
     df = np.bincount(t, minlength=n_terms).astype(np.int64)
     starts = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(df, out=starts[1:])
-    gaps = d.copy()
-    if d.size:
-        gaps[1:] = d[1:] - d[:-1]
-        heads = starts[:-1][df > 0]
-        gaps[heads] = d[heads]
-    # Each term's block is its gaps followed by its frequencies.
-    block = np.repeat(np.arange(n_terms), df)
-    key_term = np.concatenate([block, block])
-    key_part = np.repeat(np.array([0, 1], dtype=np.int64), d.size)
-    pos = np.tile(np.arange(d.size), 2)
-    o = np.lexsort((pos, key_part, key_term))
-    seq = np.concatenate([gaps, f])[o].astype(np.uint64)
-    postings = codec.encode_varints(seq)
-    block_bytes = np.bincount(key_term[o], weights=codec.varint_sizes(seq), minlength=n_terms)
+    postings: list[bytes] = []
+    block_bytes = np.zeros(n_terms, dtype=np.int64)
+    lo_term = 0
+    # Terms in runs of about _TERM_CHUNK postings: each term's block is its row gaps, then its
+    # term frequencies, all varints.
+    while lo_term < n_terms:
+        hi_term = max(lo_term + 1, int(np.searchsorted(starts, starts[lo_term] + _TERM_CHUNK, side="right")) - 1)
+        hi_term = min(hi_term, n_terms)
+        lo, hi = int(starts[lo_term]), int(starts[hi_term])
+        term = t[lo:hi].astype(np.int64)
+        rows = d[lo:hi].astype(np.int64)
+        gaps = rows.copy()
+        gaps[1:] -= rows[:-1]
+        heads = starts[lo_term:hi_term][df[lo_term:hi_term] > 0] - lo
+        gaps[heads] = rows[heads]
+        local = np.arange(hi - lo) - (starts[term] - lo)
+        seq = np.empty(2 * (hi - lo), dtype=np.uint64)
+        seq[2 * (starts[term] - lo) + local] = gaps
+        seq[2 * (starts[term] - lo) + df[term] + local] = f[lo:hi]
+        postings.append(codec.encode_varints(seq))
+        sizes = codec.varint_sizes(gaps) + codec.varint_sizes(f[lo:hi].astype(np.uint64))
+        block_bytes[lo_term:hi_term] = np.bincount(term - lo_term, weights=sizes, minlength=hi_term - lo_term)
+        lo_term = hi_term
     sections = [
         "\n".join(terms).encode("utf-8"),
         codec.encode_varints(df.astype(np.uint64)),
         codec.encode_varints(block_bytes.astype(np.uint64)),
-        codec.encode_varints(doc_len.astype(np.uint64)),
-        postings,
+        codec.encode_varints(np.asarray(doc_len).astype(np.uint64)),
+        b"".join(postings),
     ]
     header = {
-        "rows": int(doc_len.size),
+        "rows": int(np.asarray(doc_len).size),
         "terms": n_terms,
         "postings": int(d.size),
         "sections": [len(s) for s in sections],

@@ -16,12 +16,13 @@ ids that are all UUIDs take 16 bytes each; any others are a compressed JSON list
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import zstandard
@@ -85,44 +86,83 @@ def decode_ids(head: dict[str, Any], body: bytes, n: int) -> list[str]:
     raise ValueError(f"unknown id form {kind!r}")
 
 
-def _record(text: str, meta: dict[str, Any]) -> bytes:
+def record_line(text: str, meta: dict[str, Any]) -> bytes:
+    """One passage as stored in a block: the JSON array ``[text, metadata]`` and a newline."""
     return (json.dumps([text, meta], ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def train_dict(sample: Sequence[bytes]) -> bytes:
+    """The zstandard dictionary for records like ``sample`` (empty when too few to learn from)."""
+    if len(sample) < 64:
+        return b""
+    try:
+        size = max(1024, min(_DICT_BYTES, sum(len(r) for r in sample) // 16))
+        return zstandard.train_dictionary(size, list(sample)).as_bytes()
+    except zstandard.ZstdError:
+        return b""  # too little text to learn from: plain blocks
+
+
+class PassageWriter:
+    """Writes the blocks file as records stream in (row order); :meth:`finish` gives the table.
+
+    ``dict_data`` comes from :func:`train_dict` on all records or, for a large corpus, on an
+    even sample of them.
+    """
+
+    def __init__(self, out: BinaryIO, dict_data: bytes) -> None:
+        self.out, self.dict_data = out, dict_data
+        zdict = zstandard.ZstdCompressionDict(dict_data) if dict_data else None
+        self._comp = zstandard.ZstdCompressor(
+            level=_LEVEL, dict_data=zdict, write_checksum=False, write_content_size=True
+        )
+        out.write(dict_data)
+        self.offsets, self.crcs = [len(dict_data)], []
+        self._pending: list[bytes] = []
+        self.n = 0
+
+    def add(self, records: Sequence[bytes]) -> None:
+        self._pending.extend(records)
+        self.n += len(records)
+        while len(self._pending) >= BLOCK_ROWS:
+            self._flush(self._pending[:BLOCK_ROWS])
+            del self._pending[:BLOCK_ROWS]
+
+    def _flush(self, recs: list[bytes]) -> None:
+        blk = self._comp.compress(b"".join(recs))
+        self.out.write(blk)
+        self.offsets.append(self.offsets[-1] + len(blk))
+        self.crcs.append(zlib.crc32(blk))
+
+    def finish(self, ids: Sequence[str]) -> bytes:
+        """Write the last block; the table file's bytes for ``ids`` (one per record, row order)."""
+        if self._pending:
+            self._flush(self._pending)
+            self._pending = []
+        if len(ids) != self.n:
+            raise ValueError(f"{len(ids)} ids for {self.n} passages")
+        id_head, id_body = encode_ids(ids)
+        header = {
+            "n": self.n,
+            "block_rows": BLOCK_ROWS,
+            "dict": len(self.dict_data),
+            "dict_crc": zlib.crc32(self.dict_data),
+            "id_bytes": len(id_body),
+            **id_head,
+        }
+        parts = [np.asarray(self.offsets, "<u8").tobytes(), np.asarray(self.crcs, "<u4").tobytes(), id_body]
+        return frame(MAGIC, VERSION, header, parts)
 
 
 def encode_passages(
     ids: Sequence[str], texts: Sequence[str], metas: Sequence[dict[str, Any]]
 ) -> tuple[bytes, bytes]:
     """``(blocks file, table file)`` for the passages in row order."""
-    recs = [_record(t, m) for t, m in zip(texts, metas)]
-    dict_data = b""
-    total = sum(len(r) for r in recs)
-    if len(recs) >= 64:
-        try:
-            size = max(1024, min(_DICT_BYTES, total // 16))
-            dict_data = zstandard.train_dictionary(size, recs).as_bytes()
-        except zstandard.ZstdError:
-            dict_data = b""  # too little text to learn from: plain blocks
-    zdict = zstandard.ZstdCompressionDict(dict_data) if dict_data else None
-    comp = zstandard.ZstdCompressor(
-        level=_LEVEL, dict_data=zdict, write_checksum=False, write_content_size=True
-    )
-    blocks, offsets, crcs = [dict_data], [len(dict_data)], []
-    for s in range(0, len(recs), BLOCK_ROWS):
-        blk = comp.compress(b"".join(recs[s : s + BLOCK_ROWS]))
-        blocks.append(blk)
-        offsets.append(offsets[-1] + len(blk))
-        crcs.append(zlib.crc32(blk))
-    id_head, id_body = encode_ids(ids)
-    header = {
-        "n": len(recs),
-        "block_rows": BLOCK_ROWS,
-        "dict": len(dict_data),
-        "dict_crc": zlib.crc32(dict_data),
-        "id_bytes": len(id_body),
-        **id_head,
-    }
-    parts = [np.asarray(offsets, "<u8").tobytes(), np.asarray(crcs, "<u4").tobytes(), id_body]
-    return b"".join(blocks), frame(MAGIC, VERSION, header, parts)
+    recs = [record_line(t, m) for t, m in zip(texts, metas)]
+    buf = io.BytesIO()
+    writer = PassageWriter(buf, train_dict(recs))
+    writer.add(recs)
+    table = writer.finish(ids)
+    return buf.getvalue(), table
 
 
 class PassageBlocks:
@@ -146,7 +186,15 @@ class PassageBlocks:
                 raise ValueError("the table's size does not match its header")
             self.offsets = np.frombuffer(body[:o], "<u8").astype(np.int64)
             self.crcs = np.frombuffer(body[o:c], "<u4")
-            self.ids = decode_ids(head, bytes(body[c:]), n)
+            self._id_head, self._id_body, self.n = head, bytes(body[c:]), n
+            self._ids: list[str] | None = None
+            kind = head.get("ids")
+            if kind == "positions" and len(self._id_body) * 8 < n * int(head["bits"]):
+                raise ValueError("the position ids are truncated")
+            if kind in ("uuid", "uuid_hex") and len(self._id_body) != 16 * n:
+                raise ValueError("the UUID list has the wrong size")
+            if kind not in ("positions", "uuid", "uuid_hex"):
+                self._ids = decode_ids(head, self._id_body, n)  # small forms: decoded now
         except (ValueError, KeyError, TypeError, zstandard.ZstdError) as e:
             raise IndexFormatError(f"{table_path} is corrupt ({e}): rebuild the index") from e
         if head_bytes is None:
@@ -181,4 +229,25 @@ class PassageBlocks:
             raise IndexFormatError(
                 f"{self.data_path}: passage {row} is corrupt ({e}); rebuild the index"
             ) from e
-        return {"id": self.ids[row], "text": text, "metadata": meta}
+        return {"id": self.id_of([row])[0], "text": text, "metadata": meta}
+
+    @property
+    def ids(self) -> list[str]:
+        """Every id in row order (decoded on first use: a million take ~70 MB as strings)."""
+        if self._ids is None:
+            self._ids = decode_ids(self._id_head, self._id_body, self.n)
+        return self._ids
+
+    def id_of(self, rows: Sequence[int]) -> list[str]:
+        """The ids of ``rows`` without decoding the others."""
+        if self._ids is not None:
+            return [self._ids[int(r)] for r in rows]
+        kind, body = self._id_head.get("ids"), self._id_body
+        if kind == "positions":
+            bits = int(self._id_head["bits"])
+            at = np.asarray(rows, dtype=np.int64)[:, None] * bits + np.arange(bits)[None, :]
+            raw = np.frombuffer(body, dtype=np.uint8)[at >> 3].astype(np.int64)
+            vals = ((raw >> (7 - (at & 7))) & 1) << np.arange(bits)[None, :]
+            return [str(v) for v in vals.sum(axis=1).tolist()]
+        us = [uuid.UUID(bytes=body[16 * int(r) : 16 * int(r) + 16]) for r in rows]
+        return [str(u) if kind == "uuid" else u.hex for u in us]
