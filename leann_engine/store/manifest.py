@@ -33,7 +33,16 @@ FORMAT = "leann-engine-index"
 
 # 2: passages in compressed blocks (base_blocks + base_table), 4-bit codes. Format 1 indexes
 # (base_data + base_offsets + base_ids) still open, and a compaction rewrites them as 2.
-FORMAT_VERSION = 2
+# 3: a base may have no graph file (a scan of its codes finds the candidates); only such an
+# index is written as 3, so that older readers refuse it by its version instead of failing on
+# the missing file, and keep reading the others.
+FORMAT_VERSION = 3
+GRAPH_FORMAT_VERSION = 2
+
+
+def format_version(files: dict[str, Any]) -> int:
+    """The format version a generation with ``files`` is written as."""
+    return GRAPH_FORMAT_VERSION if "graph" in files else FORMAT_VERSION
 
 
 MANIFEST = "manifest.json"

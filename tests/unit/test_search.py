@@ -15,6 +15,7 @@ from leann_engine import (
     LeannSearcher,
     SearchResult,
 )
+from leann_engine.build import pipeline
 from leann_engine.embed.base import normalize_rows
 
 
@@ -38,7 +39,11 @@ def exact_top(embedder, texts, query, k, keep=None):
 @pytest.fixture(scope="module")
 def _index_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("search") / "demo.leann"
-    texts, metas = build(path, WordHashEmbedder())
+    with pytest.MonkeyPatch.context() as mp:
+        # These tests walk the graph and damage its file; by default codes of 600 passages are
+        # scanned and no graph is stored (test_two_level.py covers that).
+        mp.setattr(pipeline, "SCAN_BYTES", 0)
+        texts, metas = build(path, WordHashEmbedder())
     return path, texts, metas
 
 
