@@ -24,7 +24,7 @@ from leann_engine.errors import IndexFormatError, LeannError
 from leann_engine.params import BuildParams
 from leann_engine.store.io import crc_of, fsync_dir, gen_name, write_file
 from leann_engine.store.lock import write_lock
-from leann_engine.store.manifest import FORMAT, MANIFEST, commit_manifest, format_version, read_manifest
+from leann_engine.store.manifest import FORMAT, FORMAT_VERSION, MANIFEST, commit_manifest, read_manifest
 
 STAGE_PREFIX = ".stage-"
 
@@ -95,7 +95,7 @@ def base_manifest(
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     m: dict[str, Any] = {
         "format": FORMAT,
-        "format_version": format_version(files),
+        "format_version": FORMAT_VERSION,
         "library": f"leann_engine {__version__}",
         "created_at": previous.get("created_at", now) if previous else now,
         "generation": gen,

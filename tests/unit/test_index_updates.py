@@ -129,7 +129,7 @@ def test_a_scanned_index_stays_graphless_until_a_merge_outgrows_the_scan(built, 
     ix.delete(["p0"])
     ix.compact()
     m = manifest(path)
-    assert "graph" in m["files"] and m["format_version"] == 2 and m["counts"]["base"] == 1099
+    assert "graph" in m["files"] and m["format_version"] == 3 and m["counts"]["base"] == 1099
     assert m["graph"]["edges"] > 0 and not m["graph"].get("scan")
     for i in (3, 150, 299):
         res = ix.search(more[i], top_k=3, prune_ratio=0.8)  # a walk on the codes over the new graph

@@ -115,7 +115,7 @@ def test_default_model_name_is_recorded(index, embedder):
     path, _, _ = index
     m = json.loads((path / "manifest.json").read_text())
     assert m["embedding_model"] == "word-hash" and m["dimensions"] == 32
-    assert m["format_version"] == 2 and m["counts"]["passages"] == 600
+    assert m["format_version"] == 3 and m["counts"]["passages"] == 600
     assert m["build"]["graph_degree"] == 32 and m["is_recompute"] is True
     assert not any(name.endswith(".f32") for name in m["files"].values())
 

@@ -112,6 +112,31 @@ def test_pq_file_round_trips_and_detects_damage(tmp_path):
         decode_pq_file(data, tmp_path / "f.pq", n=701, dim=16)
 
 
+def test_4bit_codebooks_are_stored_as_int8_and_float16_files_still_read(tmp_path):
+    import struct
+
+    from leann_engine.quant.pq4 import PackedPQ, train_packed
+
+    x = clustered(900, 32)
+    quant = train_packed(x, 8, seed=None)
+    codes = quant.encode(x)
+    data = encode_pq_file(quant, codes)
+    assert struct.unpack("<I", data[8:12])[0] == 3
+    back, codes2 = decode_pq_file(data, tmp_path / "f.pq", n=900, dim=32)
+    np.testing.assert_array_equal(back.pq.codebooks, quant.pq.codebooks)
+    assert np.array_equal(codes2, codes) and np.array_equal(back.encode(x), codes)
+    # Codebooks off the int8 grid (trained before version 3) keep their float16 file.
+    old = PackedPQ(train_pq(x, 16, ksub=16), None, margin=0.1)
+    data = encode_pq_file(old, codes)
+    assert struct.unpack("<I", data[8:12])[0] == 2 and len(data) > len(encode_pq_file(quant, codes))
+    back, _ = decode_pq_file(data, tmp_path / "f.pq", n=900, dim=32)
+    np.testing.assert_array_equal(back.pq.codebooks, old.pq.codebooks)
+    bad = bytearray(encode_pq_file(quant, codes))
+    bad[-1] ^= 1
+    with pytest.raises(IndexFormatError, match="checksum mismatch"):
+        decode_pq_file(bytes(bad), tmp_path / "f.pq", n=900, dim=32)
+
+
 # ---------------------------------------------------------------- two-level search
 
 
@@ -164,7 +189,7 @@ def test_index_whose_codes_are_scanned_stores_no_graph_and_keeps_recall(big):
     root, texts = big
     m = manifest(root / "scan.leann")
     assert "graph" not in m["files"] and m["graph"]["scan"] and m["format_version"] == 3
-    assert "graph" in manifest(root / "pq.leann")["files"] and manifest(root / "pq.leann")["format_version"] == 2
+    assert "graph" in manifest(root / "pq.leann")["files"] and manifest(root / "pq.leann")["format_version"] == 3
     emb = WordHashEmbedder()
     scan = LeannSearcher(root / "scan.leann", emb, embedding_cache_mb=0)
     hits = total = 0
