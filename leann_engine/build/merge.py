@@ -16,8 +16,15 @@ from typing import Any
 import numpy as np
 
 from leann_engine.build.commit import Stage, base_manifest, commit_stage
-from leann_engine.build.pipeline import Passages, quantization_error, stage_segment
+from leann_engine.build.pipeline import (
+    Passages,
+    build_graph,
+    quantization_error,
+    scan_suffices,
+    stage_segment,
+)
 from leann_engine.embed.base import Embedder
+from leann_engine.graph.csr import Graph
 from leann_engine.graph.insert import GraphEditor
 from leann_engine.graph.prune import ensure_connected
 from leann_engine.keyword.tokenize import index_tokenizer
@@ -156,6 +163,11 @@ def merge_generation(
             out[~old] = new[rows[~old] - n_base]
         return out
 
+    keep = np.concatenate([~dead, np.ones(new.shape[0], dtype=bool)])
+    if not snap.has_graph:
+        graph, new_id = _scan_base(snap, params, approx, live, new, keep)
+        return _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, info, (lock_timeout, locked),
+                                 (pq, np.concatenate([live_codes, new_codes])) if pq_codes is not None else None)
     editor = GraphEditor(
         snap.graph,
         vectors,
@@ -166,10 +178,23 @@ def merge_generation(
     editor.delete(dead)
     for x in new:
         editor.insert(x, score_fn(x))
-    graph, new_id = editor.to_graph(np.concatenate([~dead, np.ones(new.shape[0], dtype=bool)]))
+    graph, new_id = editor.to_graph(keep)
     graph = ensure_connected(graph)
     return _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, info, (lock_timeout, locked),
                              (pq, np.concatenate([live_codes, new_codes])) if pq_codes is not None else None)
+
+
+def _scan_base(
+    snap: Snapshot, params: BuildParams, approx: _Approx, live: np.ndarray, new: np.ndarray, keep: np.ndarray
+) -> tuple[Graph | None, np.ndarray]:
+    """The merged base of an index stored without a graph: still none while a scan suffices,
+    else a graph built on the codes' vectors (and the new passages' own); and ``new_id``."""
+    new_id = np.full(keep.size, -1, dtype=np.int64)
+    new_id[keep] = np.arange(int(keep.sum()))
+    if scan_suffices(int(keep.sum()), params):
+        return None, new_id
+    vectors = np.concatenate([approx(live), new]) if new.size else approx(live)
+    return build_graph(vectors, params), new_id
 
 
 def _copy_records(snap: Snapshot, live: np.ndarray, recs: list[dict[str, Any]]) -> tuple[bytes, np.ndarray]:
@@ -229,7 +254,7 @@ def _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, i
 
     def make(gen, previous, files, checksums):
         out = base_manifest(gen=gen, previous=previous, params=params, embedding_model=m["embedding_model"],
-                            dimension=snap.dimension, rows=graph.n, files=files, checksums=checksums,
+                            dimension=snap.dimension, rows=len(ids), files=files, checksums=checksums,
                             extra={**carry, "graph": gstats, "quantizer": info or None})
         out["last_merge"] = stats
         return out

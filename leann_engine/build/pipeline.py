@@ -21,10 +21,17 @@ import numpy as np
 
 from leann_engine.build.commit import Stage, base_manifest, commit_stage
 from leann_engine.build.spool import Batch, VectorFile
-from leann_engine.build.stream import LazyTexts, PassageSource, embed_into, stage_texts, stage_vectors
+from leann_engine.build.stream import (
+    MIN_CODED_ROWS,
+    LazyTexts,
+    PassageSource,
+    embed_into,
+    stage_texts,
+    stage_vectors,
+)
 from leann_engine.build.stream import codes as stream_codes
 from leann_engine.embed.base import Embedder
-from leann_engine.graph.csr import Graph
+from leann_engine.graph.csr import Graph, edgeless
 from leann_engine.graph.hnsw import build_hnsw
 from leann_engine.graph.order import cluster_order, relabel
 from leann_engine.graph.prune import ensure_connected, prune_high_degree_preserving
@@ -34,6 +41,7 @@ from leann_engine.keyword.tokenize import Tokenizer
 from leann_engine.params import GRAPH_SEED, BuildParams
 from leann_engine.quant.pq import ProductQuantizer
 from leann_engine.quant.pq4 import PackedPQ
+from leann_engine.search.dense import SCAN_BYTES
 from leann_engine.store.files.graph import encode_graph
 from leann_engine.store.files.hubs import encode_hub_file, hub_rows
 from leann_engine.store.files.passages import encode_passages
@@ -111,6 +119,16 @@ def prune(graph: Graph, vectors: np.ndarray, params: BuildParams) -> Graph:
     return ensure_connected(graph)
 
 
+def scan_suffices(rows: int, params: BuildParams) -> bool:
+    """Whether the base needs no graph: a search scans codes this small faster than it walks
+    (:data:`~leann_engine.search.dense.SCAN_BYTES`), so the graph (1-2% of flat) is not stored.
+    Indexes that keep embeddings or a hub cache keep their graph."""
+    return bool(
+        params.is_recompute and params.pq_bytes and not params.hub_cache_mb
+        and MIN_CODED_ROWS <= rows and rows * params.pq_bytes <= SCAN_BYTES
+    )
+
+
 def order(graph: Graph, vectors: np.ndarray) -> tuple[Graph, np.ndarray]:
     """Renumber nodes in a locality order; returns the graph and ``order[new] = old``."""
     perm = cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
@@ -133,7 +151,7 @@ def quantization_error(pq: ProductQuantizer | PackedPQ, x: np.ndarray, c: np.nda
 def stage_segment(
     stage: Stage,
     passages: Passages,
-    graph: Graph,
+    graph: Graph | None,
     *,
     params: BuildParams,
     vectors: np.ndarray | None,
@@ -143,6 +161,7 @@ def stage_segment(
     records: tuple[bytes, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write a base segment's files (all in graph order) into ``stage``; returns graph stats.
+    ``graph`` ``None``: the base is scanned, no graph file (format 3).
 
     ``vectors`` are stored when the index keeps embeddings; ``hubs`` (rows, vectors) default to
     the hub cache chosen from the graph; ``records`` are already encoded passage lines (bytes
@@ -153,7 +172,8 @@ def stage_segment(
         recs = [json.loads(line) for line in records[0].splitlines()]
         texts, metas = [r["text"] for r in recs], [r.get("metadata") or {} for r in recs]
     blocks, table = encode_passages(passages.ids, texts, metas)
-    stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
+    if graph is not None:
+        stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
     # Each block has its CRC in the table, the table its own.
     stage.write("base_blocks", "pz", blocks)
     stage.write("base_table", "pzt", table)
@@ -163,6 +183,8 @@ def stage_segment(
         stage.write("embeddings", "f32", np.ascontiguousarray(vectors, dtype=EMBEDDING_DTYPE).tobytes())
     if pq is not None:
         stage.write("pq", "pq", encode_pq_file(*pq))
+    if graph is None:
+        return {"rows": len(texts), "edges": 0, "avg_degree": 0.0, "upper_levels": [], "scan": True}
     if hubs is None and params.hub_cache_mb > 0 and graph.n and vectors is not None:
         rows = hub_rows(graph, params.hub_cache_mb, vectors.shape[1])
         hubs = (rows, np.asarray(vectors[rows]))
@@ -268,7 +290,8 @@ def _stage_generation(
     else:
         vf.write(0, vectors)
     clock.lap("embed")
-    graph = build_graph(vf, params, scratch=stage.dir)
+    scan = scan_suffices(len(passages), params)
+    graph = edgeless(len(passages)) if scan else build_graph(vf, params, scratch=stage.dir)
     clock.lap("graph")
     with vf.mapped() as x:
         graph, perm = order(graph, x)
@@ -279,7 +302,8 @@ def _stage_generation(
         with vf.mapped() as x:
             calibration = probe_dense(embedder, LazyTexts(passages), x, params.metric)
     clock.lap("calibrate")
-    stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
+    if not scan:  # a scanned base stores no graph
+        stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
     bm25 = stage_texts(stage, passages, perm, params)
     if bm25 is not None:
         stage.write("bm25", "bm25", bm25)
@@ -288,7 +312,7 @@ def _stage_generation(
         stage.write("pq", "pq", encode_pq_file(pq[0], pq[1]))
     stage_vectors(stage, vf, perm, graph, params)
     clock.lap("write")
-    stats = graph_stats(graph)
+    stats = {**graph_stats(graph), "scan": True} if scan else graph_stats(graph)
     if pq is not None and getattr(pq[0], "chosen", None):
         stats["codes"] = pq[0].chosen
     tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None

@@ -69,3 +69,8 @@ def reachable(graph: Graph, start: int) -> np.ndarray:
         seen[new] = True
         queue.extend(new.tolist())
     return seen
+
+
+def edgeless(n: int) -> Graph:
+    """A graph of ``n`` nodes and no edges: the stand-in for a base stored without a graph."""
+    return Graph(n=n, indptr=np.zeros(n + 1, dtype=np.int64), indices=np.zeros(0, dtype=np.int32), entry_point=0)

@@ -88,6 +88,19 @@ class PackedPQ:
         return (t[0::2, :, None] + t[1::2, None, :]).reshape(self.m, 256)
 
 
+def int8_books(books: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codebooks ``(m, k, d)`` as int8 with one float32 scale per subspace: half the bytes of
+    float16 (6 KB at 384 dimensions, 0.4% of flat at 1,000 passages); the rounding error,
+    under 0.4% of a centroid's largest coordinate, is far below the 4-bit code's own."""
+    scale = np.abs(books).reshape(books.shape[0], -1).max(axis=1).astype(np.float32) / 127.0
+    scale[scale == 0] = 1.0
+    return np.rint(books / scale[:, None, None]).astype(np.int8), scale
+
+
+def from_int8(q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return q.astype(np.float32) * scale.astype(np.float32)[:, None, None]
+
+
 def train_packed(vectors: np.ndarray, code_bytes: int, *, seed: int | None, iters: int = 20) -> PackedPQ:
     """Train a :class:`PackedPQ` of ``code_bytes`` bytes (``2 * code_bytes`` 4-bit subspaces)."""
     x = np.asarray(vectors, dtype=np.float32)
@@ -98,4 +111,6 @@ def train_packed(vectors: np.ndarray, code_bytes: int, *, seed: int | None, iter
         raise ValueError(f"code_bytes must be in [1, {x.shape[1] // 2}], got {code_bytes!r}")
     shell = PackedPQ(ProductQuantizer(dim=x.shape[1], codebooks=np.zeros((m, 1, 1), np.float32)), seed)
     pq = train_pq(shell._rotate(x), m, ksub=16, iters=iters, seed=0 if seed is None else seed)
+    # The codes are assigned with the codebooks as they will be stored.
+    pq.codebooks = from_int8(*int8_books(pq.codebooks))
     return PackedPQ(pq, seed)

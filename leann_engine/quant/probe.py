@@ -79,7 +79,7 @@ def choose_codes(
         for rot in (None, seed):
             quant = train_packed(train, b, seed=rot, iters=12)
             codes = quant.encode(x)
-            cost = b + quant.pq.codebooks.size * 2 / n
+            cost = b + quant.pq.codebooks.size / n  # int8 codebooks (store.files.pq version 3)
             recall, margin = _score(quant, codes, x, rows, sims, truth) if k > 0 else (1.0, 0.0)
             quant.margin = margin
             rec = {"bytes": b, "rotated": rot is not None, "cost": round(cost, 2), "recall": round(recall, 4)}

@@ -105,7 +105,8 @@ def search_base(
     stats: SearchStats,
     prune: tuple[float | None, str] = (0.0, "global"),
 ) -> list[tuple[float, int]]:
-    """Walk the graph, or score the matches directly when a filter leaves few of them.
+    """Walk the graph, or score the matches directly when a filter leaves few of them; a base
+    stored without a graph is scanned (its codes, or its stored vectors exactly).
 
     With PQ codes and recomputation, the walk is two-level: ``prune_ratio`` (default
     :data:`DEFAULT_PRUNE_RATIO`) of the approximate queue is not re-embedded.
@@ -126,7 +127,11 @@ def search_base(
     # passes through rows it rejects. Scoring the matches directly costs n_match. A
     # two-level walk re-embeds about ef nodes, whatever it passes through.
     walk_cost = walk["ef"] if two_level else min(n_base / 2, 16 * walk["ef"])
-    if filtered and n_match * n_match <= walk_cost * n_base:
+    direct = filtered and n_match * n_match <= walk_cost * n_base
+    if not direct and not snap.has_graph and approx is not None:
+        return _scan_codes(snap, score, approx, base_mask if filtered else None, walk, stats)
+    # Without a graph and without codes (stored vectors), every match is scored exactly.
+    if direct or not snap.has_graph:
         stats.strategy = "direct"
         rows = np.flatnonzero(base_mask)
         hits: list[tuple[float, int]] = []
@@ -170,22 +175,9 @@ def _two_level_default(
     """Default two-level search: candidates from every code (scan) or a walk on the codes,
     re-embedded in order of promise until the codes' error bound says the top k is final."""
     quant, codes = snap.pq
-    top_k = int(walk.get("top_k", 10))
-    budget = max(top_k, min(walk["ef"], RECOMPUTE_CAP))
-    margin = getattr(quant, "margin", None)
     if codes.size <= SCAN_BYTES:
-        stats.strategy = "two-level/scan"
-        est = np.asarray(approx(np.arange(snap.base.n)), dtype=np.float64)
-        if mask is not None:
-            est[~mask] = -np.inf
-        n_live = est.size if mask is None else int(mask.sum())
-        take = min(budget, n_live)
-        if take == 0:
-            return []
-        cand = np.argpartition(-est, take - 1)[:take] if take < est.size else np.arange(est.size)
-        found = rerank_in_order(cand, est[cand], score, budget=take, top_k=top_k, margin=margin)
-        stats.visited = len(found)
-        return found
+        return _scan_codes(snap, score, approx, mask, walk, stats)
+    top_k, budget, margin = _rerank_limits(snap, walk)
     stats.strategy = "two-level/global"
     keep = 1.0 - DEFAULT_PRUNE_RATIO
     found, stats.visited = beam_search(
@@ -200,6 +192,37 @@ def _two_level_default(
         margin=margin,
         budget=budget,
     )
+    return found
+
+
+def _rerank_limits(snap: Snapshot, walk: dict[str, int]) -> tuple[int, int, float | None]:
+    """``(top_k, most passages re-embedded, the codes' error margin)`` of a default search."""
+    top_k = int(walk.get("top_k", 10))
+    return top_k, max(top_k, min(walk["ef"], RECOMPUTE_CAP)), getattr(snap.pq[0], "margin", None)
+
+
+def _scan_codes(
+    snap: Snapshot,
+    score: Scorer,
+    approx: Callable[[np.ndarray], np.ndarray],
+    mask: np.ndarray | None,
+    walk: dict[str, int],
+    stats: SearchStats,
+) -> list[tuple[float, int]]:
+    """Estimate every row from its code, re-embed the most promising in order (see
+    :func:`~leann_engine.graph.walk.rerank_in_order`)."""
+    top_k, budget, margin = _rerank_limits(snap, walk)
+    stats.strategy = "two-level/scan"
+    est = np.asarray(approx(np.arange(snap.base.n)), dtype=np.float64)
+    if mask is not None:
+        est[~mask] = -np.inf
+    n_live = est.size if mask is None else int(mask.sum())
+    take = min(budget, n_live)
+    if take == 0:
+        return []
+    cand = np.argpartition(-est, take - 1)[:take] if take < est.size else np.arange(est.size)
+    found = rerank_in_order(cand, est[cand], score, budget=take, top_k=top_k, margin=margin)
+    stats.visited = len(found)
     return found
 
 

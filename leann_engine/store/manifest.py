@@ -33,7 +33,10 @@ FORMAT = "leann-engine-index"
 
 # 2: passages in compressed blocks (base_blocks + base_table), 4-bit codes. Format 1 indexes
 # (base_data + base_offsets + base_ids) still open, and a compaction rewrites them as 2.
-FORMAT_VERSION = 2
+# 3: a base may have no graph file (a scan of its codes finds the candidates), and 4-bit
+# codebooks are stored as int8 with a scale per subspace (codes file version 3). Formats 1 and 2
+# still open.
+FORMAT_VERSION = 3
 
 
 MANIFEST = "manifest.json"

@@ -14,7 +14,7 @@ import numpy as np
 
 from leann_engine.errors import IndexFormatError
 from leann_engine.filters import Predicate
-from leann_engine.graph.csr import Graph
+from leann_engine.graph.csr import Graph, edgeless
 from leann_engine.keyword.bm25 import MemoryPostings, Postings, scoring_params
 from leann_engine.keyword.grep import GrepCorpus
 from leann_engine.keyword.tokenize import Tokenizer, index_tokenizer
@@ -61,8 +61,9 @@ class Snapshot:
             self._base_postings = previous._base_postings
             self._base_texts = previous._base_texts
         else:
-            self.graph = read_graph(path / m["files"]["graph"])
             self.base = BaseSegment(path, m)
+            graph_file = m["files"].get("graph")  # format 3: none when the codes are scanned
+            self.graph = read_graph(path / graph_file) if graph_file else edgeless(self.base.n)
             self.base_embeddings = read_base_embeddings(path, m)
             self.pq, self.hubs = read_search_aids(path, m)
         if self.graph.n != self.base.n:
@@ -89,6 +90,11 @@ class Snapshot:
             and prev_delta.doc_len.size <= self.delta.rows
         ):
             self._delta_postings = prev_delta
+
+    @property
+    def has_graph(self) -> bool:
+        """False for a base stored without a graph (format 3): its codes are scanned instead."""
+        return "graph" in self.manifest["files"]
 
     @property
     def total_rows(self) -> int:

@@ -36,10 +36,10 @@ def pause(tag):
 """
 
 WRITERS = {
-    # Killed halfway through writing the new graph file of a rebuild.
+    # Killed halfway through writing the new codes file of a rebuild (500 passages: no graph).
     "build": """
 def half_write(point, path, data):
-    if point == 'write' and str(path).endswith('.graph'):
+    if point == 'write' and str(path).endswith('.pq'):
         with open(path, 'wb') as f:
             f.write(data[: len(data) // 2]); f.flush()
         pause('READY')
@@ -140,10 +140,10 @@ while True:
 
 
 MERGE_WRITERS = {
-    # Killed halfway through writing the merged graph into the writer's stage folder.
+    # Killed halfway through writing the merged codes into the writer's stage folder.
     "merge-write": """
 def half_write(point, path, data):
-    if point == 'write' and '.stage-' in str(path) and str(path).endswith('.graph'):
+    if point == 'write' and '.stage-' in str(path) and str(path).endswith('.pq'):
         with open(path, 'wb') as f:
             f.write(data[: len(data) // 2]); f.flush()
         pause('READY')

@@ -59,6 +59,6 @@ def test_old_index_takes_updates_deletes_and_compaction(old_index: Path) -> None
     idx.close()
     # The compaction rewrote the index in today's format: passages in checksummed blocks.
     m = json.loads((old_index / "manifest.json").read_text())
-    assert m["format_version"] == 2 and "base_table" in m["files"] and "base_data" not in m["files"]
+    assert m["format_version"] == 3 and "base_table" in m["files"] and "base_data" not in m["files"]
     with LeannSearcher(old_index, emb) as s:
         assert s.search("zebra giraffe", top_k=1, mode="bm25")[0].id == "z1"

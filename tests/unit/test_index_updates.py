@@ -112,6 +112,31 @@ def test_compaction_merges_delta_and_keeps_recall(built, embedder):
     assert all(r.startswith(("p", "q")) for row in after for r in row)
 
 
+def test_a_scanned_index_stays_graphless_until_a_merge_outgrows_the_scan(built, embedder, monkeypatch):
+    import leann_engine.build.pipeline as pipeline
+
+    path, texts, _ = built
+    m = manifest(path)
+    assert "graph" not in m["files"] and m["format_version"] == 3  # 800 coded rows: scanned
+    ix = LeannIndex(path, embedder, auto_compact=False)
+    more, more_m = make_corpus(300, seed=5)
+    ix.add_texts(more[:100], more_m[:100], ids=[f"q{i}" for i in range(100)])
+    ix.compact()
+    assert "graph" not in manifest(path)["files"] and manifest(path)["counts"]["base"] == 900
+    # Past the scan threshold, the merge builds a graph over the codes' vectors.
+    monkeypatch.setattr(pipeline, "SCAN_BYTES", 950 * m["build"]["pq_bytes"])
+    ix.add_texts(more[100:], more_m[100:], ids=[f"q{i}" for i in range(100, 300)])
+    ix.delete(["p0"])
+    ix.compact()
+    m = manifest(path)
+    assert "graph" in m["files"] and m["format_version"] == 3 and m["counts"]["base"] == 1099
+    assert m["graph"]["edges"] > 0 and not m["graph"].get("scan")
+    for i in (3, 150, 299):
+        res = ix.search(more[i], top_k=3, prune_ratio=0.8)  # a walk on the codes over the new graph
+        assert res.stats.strategy == "two-level/global" and res[0].id == f"q{i}"
+    assert "p0" not in {r.id for r in ix.search(texts[0], top_k=5)}
+
+
 def test_auto_compaction_past_threshold(built, embedder):
     path, _, _ = built
     ix = LeannIndex(path, embedder, compact_ratio=0.1, compact_min_rows=50)
@@ -298,6 +323,7 @@ def test_a_build_checks_connectivity_once(tmp_path, embedder, monkeypatch):
     counted = lambda g, *a, **k: calls.append(1) or real(g, *a, **k)  # noqa: E731
     monkeypatch.setattr(prune, "ensure_connected", counted)
     monkeypatch.setattr(pipeline, "ensure_connected", counted)
+    monkeypatch.setattr(pipeline, "SCAN_BYTES", 0)  # keep the graph: 60 coded rows are scanned
     texts, metas = make_corpus(60)
     b = LeannBuilder(embedding_model=embedder)
     b.add_texts(texts, metas)

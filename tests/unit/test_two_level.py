@@ -14,6 +14,7 @@ from leann_engine import (
     LeannIndex,
     LeannSearcher,
 )
+from leann_engine.build import pipeline
 from leann_engine.build.passages import embed_all
 from leann_engine.embed.base import normalize_rows
 from leann_engine.embed.lru import EmbeddingLRU
@@ -45,15 +46,19 @@ N_BIG = 1200
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    """N_BIG word-hash passages with PQ codes (default), without (graph only), and with hubs."""
+    """N_BIG word-hash passages with PQ codes and a graph, without codes (graph only), with hubs,
+    and with the defaults (codes this small are scanned: no graph is stored)."""
     emb = WordHashEmbedder()
     texts, metas = make_corpus(N_BIG, seed=3)
     ids = [f"p{i}" for i in range(len(texts))]
     root = tmp_path_factory.mktemp("speed")
-    for name, opts in (("pq", {}), ("plain", {"pq_bytes": None}), ("hubs", {"hub_cache_mb": 0.05})):
+    for name, opts in (("pq", {}), ("plain", {"pq_bytes": None}), ("hubs", {"hub_cache_mb": 0.05}), ("scan", {})):
         b = LeannBuilder(embedding_model=emb, **opts)
         b.add_texts(texts, metas, ids)
-        b.build_index(root / f"{name}.leann")
+        with pytest.MonkeyPatch.context() as mp:
+            if name == "pq":  # keep the graph, to test the walks on the codes
+                mp.setattr(pipeline, "SCAN_BYTES", 0)
+            b.build_index(root / f"{name}.leann")
     return root, texts
 
 
@@ -107,6 +112,31 @@ def test_pq_file_round_trips_and_detects_damage(tmp_path):
         decode_pq_file(data, tmp_path / "f.pq", n=701, dim=16)
 
 
+def test_4bit_codebooks_are_stored_as_int8_and_float16_files_still_read(tmp_path):
+    import struct
+
+    from leann_engine.quant.pq4 import PackedPQ, train_packed
+
+    x = clustered(900, 32)
+    quant = train_packed(x, 8, seed=None)
+    codes = quant.encode(x)
+    data = encode_pq_file(quant, codes)
+    assert struct.unpack("<I", data[8:12])[0] == 3
+    back, codes2 = decode_pq_file(data, tmp_path / "f.pq", n=900, dim=32)
+    np.testing.assert_array_equal(back.pq.codebooks, quant.pq.codebooks)
+    assert np.array_equal(codes2, codes) and np.array_equal(back.encode(x), codes)
+    # Codebooks off the int8 grid (trained before version 3) keep their float16 file.
+    old = PackedPQ(train_pq(x, 16, ksub=16), None, margin=0.1)
+    data = encode_pq_file(old, codes)
+    assert struct.unpack("<I", data[8:12])[0] == 2 and len(data) > len(encode_pq_file(quant, codes))
+    back, _ = decode_pq_file(data, tmp_path / "f.pq", n=900, dim=32)
+    np.testing.assert_array_equal(back.pq.codebooks, old.pq.codebooks)
+    bad = bytearray(encode_pq_file(quant, codes))
+    bad[-1] ^= 1
+    with pytest.raises(IndexFormatError, match="checksum mismatch"):
+        decode_pq_file(bytes(bad), tmp_path / "f.pq", n=900, dim=32)
+
+
 # ---------------------------------------------------------------- two-level search
 
 
@@ -153,6 +183,28 @@ def test_two_level_search_keeps_recall_with_a_fraction_of_the_recomputations(big
     wide = two.search(queries[0], top_k=5, complexity=96, prune_ratio=0.8)
     assert wide.stats.recomputed == 96
     assert len({r.id for r in wide} & set(exact_top(emb, texts, queries[0], 5))) >= 4
+
+
+def test_index_whose_codes_are_scanned_stores_no_graph_and_keeps_recall(big):
+    root, texts = big
+    m = manifest(root / "scan.leann")
+    assert "graph" not in m["files"] and m["graph"]["scan"] and m["format_version"] == 3
+    assert "graph" in manifest(root / "pq.leann")["files"] and manifest(root / "pq.leann")["format_version"] == 3
+    emb = WordHashEmbedder()
+    scan = LeannSearcher(root / "scan.leann", emb, embedding_cache_mb=0)
+    hits = total = 0
+    for q in ("recipe onion oven salt", "graph walk recall beam", "driver module patch review"):
+        want = set(exact_top(emb, texts, q, 5))
+        # Without a graph every option scans the codes: the default, a prune ratio, the local
+        # strategy; prune_ratio=0 re-embeds the best `complexity` estimates.
+        for opts in ({}, {"prune_ratio": 0.8}, {"pruning_strategy": "local", "prune_ratio": 0.5}, {"prune_ratio": 0.0}):
+            res = scan.search(q, top_k=5, complexity=32, **opts)
+            assert res.stats.strategy == "two-level/scan" and 5 <= res.stats.recomputed <= 32
+            hits += len(want & {r.id for r in res})
+            total += 5
+    assert hits >= 0.9 * total
+    res = scan.search("recipe onion", top_k=10, metadata_filters={"topic": {"==": "kernel"}})
+    assert len(res) == 10 and all(r.metadata["topic"] == "kernel" for r in res)
 
 
 def test_two_level_search_honours_filters(big):
@@ -208,9 +260,10 @@ def test_codes_file_is_listed_checked_and_rewritten_by_compaction(tmp_path, big)
     assert ix.search("new passage about onions", top_k=1)[0].id == "new"
 
 
-def test_index_written_before_codes_still_searches(tmp_path):
+def test_index_written_before_codes_still_searches(tmp_path, monkeypatch):
     emb = WordHashEmbedder()
     texts, metas = make_corpus(1100)
+    monkeypatch.setattr(pipeline, "SCAN_BYTES", 0)  # the previous release always wrote a graph
     b = LeannBuilder(embedding_model=emb)
     b.add_texts(texts, metas, [f"p{i}" for i in range(1100)])
     path = tmp_path / "old.leann"

@@ -3,7 +3,9 @@
 
 Version 1 holds 8-bit PQ (one byte per subspace). Version 2 adds ``"kind": "pq4"``: 4-bit PQ,
 two subspaces a byte, with the rotation seed and the probe's error margin in the header.
-Both are read; new indexes write version 2.
+Version 3 stores the 4-bit codebooks as int8 with a float32 scale per subspace
+(``"books": "int8"``; :func:`~leann_engine.quant.pq4.int8_books`). All are read; new 4-bit
+codes whose codebooks lie on that grid are written as 3.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import numpy as np
 
 from leann_engine.errors import IndexFormatError
 from leann_engine.quant.pq import ProductQuantizer
-from leann_engine.quant.pq4 import PackedPQ
+from leann_engine.quant.pq4 import PackedPQ, from_int8, int8_books
 from leann_engine.store.framing import frame, read_framed_bytes, unframe
 
 MAGIC = b"LEANNPQ1"
 
 
-VERSION = 2
+VERSION = 3
 
 
 def encode_pq_file(
@@ -30,16 +32,22 @@ def encode_pq_file(
 ) -> bytes:
     """Serialise a quantizer and its codes (version 1 for 8-bit PQ, 2 for 4-bit packed)."""
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    books = [pq.codebooks.astype("<f2").tobytes()] if not isinstance(pq, PackedPQ) else []
     if isinstance(pq, PackedPQ):
         inner = pq.pq
         header: dict[str, Any] = {"kind": "pq4", "seed": pq.seed, "margin": pq.margin, "probe": probe}
-        version = 2
+        q, scale = int8_books(inner.codebooks)
+        if np.array_equal(from_int8(q, scale), inner.codebooks):
+            header["books"], version = "int8", 3
+            books = [scale.astype("<f4").tobytes(), q.tobytes()]
+        else:  # codebooks trained before version 3 keep their float16 values
+            version, books = 2, [inner.codebooks.astype("<f2").tobytes()]
     else:
         inner, header, version = pq, {}, 1
     header.update(
         {"dim": inner.dim, "m": inner.m, "ksub": inner.ksub, "dsub": inner.dsub, "n": int(codes.shape[0])}
     )
-    return frame(MAGIC, version, header, [inner.codebooks.astype("<f2").tobytes(), codes.tobytes()])
+    return frame(MAGIC, version, header, [*books, codes.tobytes()])
 
 
 def decode_pq_file(
@@ -56,10 +64,16 @@ def decode_pq_file(
         width = m // 2 if packed else m
         if packed and (m % 2 or ksub > 16):
             raise ValueError("a 4-bit code needs an even number of subspaces of at most 16 centroids")
-        book_bytes = m * ksub * dsub * 2
+        int8 = packed and head.get("books") == "int8"
+        book_bytes = m * (4 + ksub * dsub) if int8 else m * ksub * dsub * 2
         if len(body) - book_bytes != n * width:
             raise ValueError("codes size does not match the header")
-        books = np.frombuffer(body, dtype="<f2", count=m * ksub * dsub)
+        if int8:
+            scale = np.frombuffer(body, dtype="<f4", count=m)
+            books = from_int8(np.frombuffer(body, dtype=np.int8, count=m * ksub * dsub, offset=4 * m)
+                              .reshape(m, ksub, dsub), scale)
+        else:
+            books = np.frombuffer(body, dtype="<f2", count=m * ksub * dsub)
         codes = np.frombuffer(body, dtype=np.uint8, count=n * width, offset=book_bytes).reshape(n, width)
     except (ValueError, KeyError, TypeError) as e:
         raise IndexFormatError(f"{path} is corrupt ({e}): rebuild the index") from e
