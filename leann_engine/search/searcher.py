@@ -71,8 +71,21 @@ class LeannSearcher:
     The index's prompt templates apply either way.
     ``mode``, ``alpha``, ``fusion`` and ``rerank`` set the defaults of :meth:`search`.
     The searcher follows the index: a commit by a writer (another process included) is picked
-    up at the next call.
+    up at the next call. A sharded index (``LeannBuilder(num_shards=...)``) opens as a
+    :class:`~leann_engine.shard.searcher.ShardedSearcher` that asks every shard; ``executor``
+    (``"threads"``, the default, or ``"ray"``) says where its shards are searched, and is
+    ignored for a single index.
     """
+
+    def __new__(cls, index_path: str | Path | None = None, *args: Any, **kwargs: Any) -> LeannSearcher:
+        if cls is LeannSearcher and index_path is not None:
+            from leann_engine.shard.layout import is_sharded
+
+            if is_sharded(index_path):
+                from leann_engine.shard.searcher import ShardedSearcher
+
+                return super().__new__(ShardedSearcher)
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -87,6 +100,7 @@ class LeannSearcher:
         fusion: str | FusionFn | None = None,
         rerank: bool | str | Reranker | None = None,
         params: SearchParams | None = None,
+        executor: str | None = None,
     ) -> None:
         base = params if params is not None else SearchParams()
         given = {"mode": mode, "alpha": alpha, "fusion": fusion, "rerank": rerank}
