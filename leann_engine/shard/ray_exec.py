@@ -11,6 +11,7 @@ Failures are not retried (a dead worker fails the build, which then leaves the i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def build_on_ray(
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip().splitlines()
     return text[0][:300] if text else ""
 
 
