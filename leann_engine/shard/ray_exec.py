@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -105,21 +106,10 @@ def build_on_ray(
     ]
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
-    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     built: set[int] = set()
     try:
         if items:
-            ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // EMBED_BATCH, 4 * workers)))
-            ds = ds.map_batches(
-                _Embed, fn_constructor_args=(spec, params.metric, int(common["dimension"])),
-                batch_size=EMBED_BATCH, batch_format="numpy", concurrency=workers, num_gpus=gpus,
-                max_restarts=0, max_task_retries=0,
-            )
-            calib = spec if params.calibrate else None
-            out = ds.groupby("shard").map_groups(
-                _build_group, fn_args=(str(root), params, common, calib), batch_format="numpy", max_retries=0,
-            )
-            built = {int(r["shard"]) for r in out.take_all()}
+            built = _run_dataset(ray, items, root, params, spec, common, workers)
         for s in range(len(groups)):
             if s not in built:  # no passage hashed to it: an empty shard, built here
                 build_shard(str(root / shard_name(s)), Passages([], []), params, **common)
@@ -129,6 +119,29 @@ def build_on_ray(
         raise LeannError(f"sharded build on Ray failed ({type(e).__name__}: {_first_line(e)}); "
                          "nothing was written to the index") from e
     return [read_manifest(root / shard_name(s)) for s in range(len(groups))]
+
+
+def _run_dataset(
+    ray: Any, items: list[dict[str, Any]], root: Path, params: BuildParams, spec: EmbedderSpec,
+    common: dict[str, Any], workers: int,
+) -> set[int]:
+    """Embed (actor pool) then build one shard per group (tasks); returns the shards built."""
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // EMBED_BATCH, 4 * workers)))
+    with warnings.catch_warnings():
+        # No retries: a dead worker fails the build (Ray Data's default restarts actors forever).
+        # Ray takes these only as ``ray_remote_args``, which it now flags as deprecated.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ds = ds.map_batches(
+            _Embed, fn_constructor_args=(spec, params.metric, int(common["dimension"])),
+            batch_size=EMBED_BATCH, batch_format="numpy", concurrency=workers, num_gpus=gpus,
+            max_restarts=0, max_task_retries=0,
+        )
+        calib = spec if params.calibrate else None
+        out = ds.groupby("shard").map_groups(
+            _build_group, fn_args=(str(root), params, common, calib), batch_format="numpy", max_retries=0,
+        )
+    return {int(r["shard"]) for r in out.take_all()}
 
 
 def _first_line(e: BaseException) -> str:

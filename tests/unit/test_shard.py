@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import WordHashEmbedder, make_corpus
+
 from leann_engine import LeannBuilder, LeannError, LeannIndex, LeannSearcher, index_info
 from leann_engine.keyword.bm25 import CorpusStats
 from leann_engine.shard.layout import shard_of
