@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ExitingEmbedder, WordHashEmbedder, make_corpus
+
 from leann_engine import LeannBuilder, LeannError, LeannSearcher, index_info
 
 ray = pytest.importorskip("ray")
