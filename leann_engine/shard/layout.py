@@ -30,6 +30,7 @@ from leann_engine.build.commit import Stage, base_manifest, commit_stage
 from leann_engine.params import BuildParams
 from leann_engine.store.io import fsync_dir, gen_name
 from leann_engine.store.manifest import MANIFEST, commit_manifest, read_manifest
+from leann_engine.store.usage import DiskUsage, usage_of
 
 # How ids map to shards, recorded in the manifest so a later reader routes the same way.
 ASSIGNMENT = "blake2b-64-mod"
@@ -153,3 +154,13 @@ def refresh_counts(path: Path) -> dict[str, Any]:
     m["base"] = {**m["base"], "rows": totals["base"]}
     commit_manifest(path, m, previous)
     return m
+
+
+def sharded_usage(path: Path, manifest: dict[str, Any]) -> DiskUsage:
+    """Disk usage of a sharded index: its shards' parts added up, plus the top manifest."""
+    total = usage_of(path, {**manifest, "files": {}, "delta": {}})
+    for shard in shard_paths(path, manifest):
+        part = usage_of(shard, read_manifest(shard))
+        for name in ("graph", "codes", "hubs", "keyword", "passages", "embeddings", "other"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+    return total

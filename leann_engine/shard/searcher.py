@@ -34,10 +34,10 @@ from leann_engine.hybrid.fusion import resolve_fusion
 from leann_engine.hybrid.rerank import Candidates
 from leann_engine.params import SearchParams
 from leann_engine.search.searcher import FUSION_DEPTH, LeannSearcher, _check_query
-from leann_engine.shard.layout import shard_of, shard_paths, sharded_section
+from leann_engine.shard.layout import shard_of, shard_paths, sharded_section, sharded_usage
 from leann_engine.shard.work import Hit, ShardWorker
 from leann_engine.store.manifest import manifest_stamp, read_manifest
-from leann_engine.store.usage import DiskUsage, usage_of
+from leann_engine.store.usage import DiskUsage
 from leann_engine.types import SearchResult, SearchResults, SearchStats
 
 SEARCH_EXECUTORS: tuple[str, ...] = ("threads", "ray")
@@ -349,13 +349,3 @@ class ShardedSearcher(LeannSearcher):
         stats.rerank_s = time.perf_counter() - t
         order = sorted(range(len(hits)), key=lambda i: (-scores[i], i))
         return [(hits[i][0], scores[i], hits[i][2], hits[i][3]) for i in order]
-
-
-def sharded_usage(path: Path, manifest: dict[str, Any]) -> DiskUsage:
-    """Disk usage of a sharded index: its shards' parts added up, plus the top manifest."""
-    total = usage_of(path, {**manifest, "files": {}, "delta": {}})
-    for shard in shard_paths(path, manifest):
-        part = usage_of(shard, read_manifest(shard))
-        for name in ("graph", "codes", "hubs", "keyword", "passages", "embeddings", "other"):
-            setattr(total, name, getattr(total, name) + getattr(part, name))
-    return total
