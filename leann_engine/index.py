@@ -67,14 +67,9 @@ class LeannIndex:
     """
 
     def __new__(cls, index_path: str | Path | None = None, *args: Any, **kwargs: Any) -> LeannIndex:
-        if cls is LeannIndex and index_path is not None:
-            from leann_engine.shard.layout import is_sharded
+        from leann_engine.shard.layout import class_for
 
-            if is_sharded(index_path):
-                from leann_engine.shard.index import ShardedIndex
-
-                return super().__new__(ShardedIndex)
-        return super().__new__(cls)
+        return super().__new__(class_for(cls, index_path, "index"))
 
     def __init__(
         self,

@@ -247,8 +247,8 @@ def apply_to_index(
     api_key: str | None = None,
     sharding: dict[str, Any] | None = None,
 ) -> None:
-    """Write a new index from ``chunks`` (``full``), or add them and delete ``stale`` in place.
-    ``sharding``: ``num_shards``, ``executor`` and ``ray_address`` of a sharded full build."""
+    """Write a new index from ``chunks`` (``full``, sharded per ``sharding``), or add them and
+    delete ``stale`` in place."""
     if full:
         report.full_rebuild = True
         builder = LeannBuilder(
@@ -328,9 +328,7 @@ def build_from_docs(
             n of n after).
         api_key: the OpenAI-compatible server's key for this run (default ``OPENAI_API_KEY``);
             never written to the index or ``sources.json``.
-        sharding: a full build as a sharded index: ``{"num_shards": S, "executor": "local" or
-            "ray", "ray_address": ...}`` (:meth:`LeannBuilder.build_index`); updates of a sharded
-            index route each chunk to its shard whatever this says.
+        sharding: a sharded full build: ``num_shards``, ``executor``, ``ray_address``.
     """
     t0 = time.perf_counter()
     if not docs:
@@ -362,16 +360,8 @@ def build_from_docs(
     if progress is not None:
         progress("embedding", 0, len(chunks.texts))
     apply_to_index(
-        engine,
-        chunks,
-        stale,
-        options,
-        report,
-        full=plan.full,
-        embedding=embedding,
-        show_progress=show_progress,
-        api_key=api_key,
-        sharding=sharding,
+        engine, chunks, stale, options, report, full=plan.full, embedding=embedding,
+        show_progress=show_progress, api_key=api_key, sharding=sharding,
     )
     if progress is not None:
         progress("embedding", len(chunks.texts), len(chunks.texts))

@@ -77,6 +77,24 @@ def is_sharded(path: str | Path) -> bool:
     return isinstance(data, dict) and isinstance(data.get("shards"), dict)
 
 
+def class_for(cls: type, path: str | Path | None, kind: str) -> type:
+    """What ``LeannSearcher(path)``/``LeannIndex(path)`` (``kind`` ``"searcher"``/``"index"``)
+    construct: the sharded class for a sharded folder, else ``cls`` (subclasses are kept)."""
+    from leann_engine.index import LeannIndex
+    from leann_engine.search.searcher import LeannSearcher
+
+    base = LeannSearcher if kind == "searcher" else LeannIndex
+    if cls is not base or path is None or not is_sharded(path):
+        return cls
+    if kind == "searcher":
+        from leann_engine.shard.searcher import ShardedSearcher
+
+        return ShardedSearcher
+    from leann_engine.shard.index import ShardedIndex
+
+    return ShardedIndex
+
+
 def shard_paths(path: Path, manifest: dict[str, Any]) -> list[Path]:
     section = sharded_section(manifest)
     if section is None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from leann_engine.embed.base import Embedder
+from leann_engine.embed.base import Embedder, query_embedding_vector
 from leann_engine.embed.language import readable_share
 from leann_engine.embed.providers import embedder_for_index
 from leann_engine.filters import MetadataFilters, compile_filter
@@ -262,16 +262,7 @@ class ShardedSearcher(LeannSearcher):
             q = self.embed_query(query)
             stats.model_s += time.perf_counter() - t
             return q
-        from leann_engine.embed.base import to_metric_space
-
-        dim = int(self._manifest["dimensions"])
-        try:
-            q = np.asarray(query_embedding, dtype=np.float32)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"query_embedding must be a sequence of {dim} numbers: {e}") from None
-        if q.shape != (dim,) or not np.isfinite(q).all():
-            raise ValueError(f"query_embedding must be {dim} finite numbers, got shape {q.shape}")
-        return to_metric_space(q, str(self._manifest["metric"]))
+        return query_embedding_vector(query_embedding, int(self._manifest["dimensions"]), str(self._manifest["metric"]))
 
     def embed_query(self, query: str) -> np.ndarray:
         from leann_engine.embed.base import embed_checked, to_metric_space
