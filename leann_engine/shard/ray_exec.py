@@ -127,7 +127,9 @@ def _run_dataset(
 ) -> set[int]:
     """Embed (actor pool) then build one shard per group (tasks); returns the shards built."""
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
-    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // EMBED_BATCH, 4 * workers)))
+    # At least one block per actor, so every actor gets work.
+    blocks = max(min(workers, len(items)), min(len(items) // EMBED_BATCH, 4 * workers))
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
     with warnings.catch_warnings():
         # No retries: a dead worker fails the build (Ray Data's default restarts actors forever).
         # Ray takes these only as ``ray_remote_args``, which it now flags as deprecated.
