@@ -62,8 +62,14 @@ class LeannIndex:
     over the live passages replaces the old one and the delta's embeddings are dropped.
     ``compact()`` does it on demand. Writes are atomic: a killed writer leaves the previous
     state readable. Reads and searches go through :attr:`searcher`, a
-    :class:`~leann_engine.LeannSearcher` on the same folder.
+    :class:`~leann_engine.LeannSearcher` on the same folder. A sharded index opens as a
+    :class:`~leann_engine.shard.index.ShardedIndex`, which routes each id to its shard.
     """
+
+    def __new__(cls, index_path: str | Path | None = None, *args: Any, **kwargs: Any) -> LeannIndex:
+        from leann_engine.shard.layout import class_for
+
+        return super().__new__(class_for(cls, index_path, "index"))
 
     def __init__(
         self,

@@ -30,6 +30,8 @@ class SearchStats:
     ``cached``: embeddings taken from the hub cache or the in-process LRU instead of the model.
     ``provider_requests`` and ``bytes_sent``: HTTP requests and request-body bytes this search
     sent to an embedding server (``embedding_mode`` ``"openai"``/``"ollama"``; 0 in-process).
+    A sharded index's search says how many ``shards`` it asked and, in ``per_shard``, each one's
+    work (``visited``, ``recomputed``, ``hits``, ``seconds``); the other counts are their sums.
     """
 
     visited: int = 0
@@ -47,6 +49,8 @@ class SearchStats:
     rerank_s: float = 0.0
     provider_requests: int = 0
     bytes_sent: int = 0
+    shards: int = 0
+    per_shard: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total_s(self) -> float:

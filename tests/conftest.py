@@ -50,6 +50,22 @@ class WordHashEmbedder:
         return out
 
 
+class ExitingEmbedder(WordHashEmbedder):
+    """A worker that dies (``os._exit``, as a killed process would) when it is given the text
+    ``marker``: for sharded-build crash tests in worker processes and Ray actors."""
+
+    def __init__(self, marker: str, dimension: int = 32) -> None:
+        super().__init__(dimension)
+        self.marker = marker
+
+    def embed(self, texts):
+        if self.marker in texts:
+            import os
+
+            os._exit(3)
+        return super().embed(texts)
+
+
 def make_corpus(n: int, seed: int = 0) -> tuple[list[str], list[dict]]:
     """``n`` short texts over a few topics, with metadata of several types."""
     rng = np.random.default_rng(seed)

@@ -76,8 +76,33 @@ def add_parsers(sub: Subparsers) -> None:
         "--force", action="store_true", help="rebuild everything from scratch, with default options for those not given"
     )
     p.add_argument("--no-daemon", action="store_true", help="never use a running daemon's model")
+    add_shard_options(p)
     p.add_argument("--json", action="store_true", help="print the build report as JSON")
     p.set_defaults(func=run)
+
+
+def add_shard_options(p: argparse.ArgumentParser) -> None:
+    """A sharded build: --shards S (local worker processes) and --ray [ADDRESS]."""
+    p.add_argument(
+        "--shards", type=positive, metavar="S",
+        help="split the index into S shards, built in parallel and searched together (default 1)",
+    )
+    p.add_argument(
+        "--ray", nargs="?", const="", metavar="ADDRESS",
+        help="build the shards on Ray: the cluster at ADDRESS (e.g. auto, ray://host:10001), or a new "
+        "local one when no address is given; needs the ray extra",
+    )
+
+
+def sharding(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The sharded build asked for on the command line, or ``None`` for a single index."""
+    if args.shards is None and args.ray is None:
+        return None
+    return {
+        "num_shards": args.shards or 1,
+        "executor": "ray" if args.ray is not None else "local",
+        "ray_address": args.ray or None,
+    }
 
 
 def add_provider_options(p: argparse.ArgumentParser) -> None:
@@ -156,6 +181,9 @@ def run(args: argparse.Namespace) -> int:
     quiet_libraries()
     # The daemon keeps a local model warm; a provider's model lives on its server.
     local = options.embedding_mode == "sentence-transformers"
+    shards = sharding(args)
+    # Shard workers load the model themselves (a daemon's model is one process's).
+    local = local and shards is None
     report = build_from_docs(
         folder,
         docs,
@@ -165,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         show_progress=sys.stderr.isatty(),
         log=warn,
         api_key=args.embedding_api_key,
+        sharding=shards,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))

@@ -245,8 +245,10 @@ def apply_to_index(
     embedding: Any = None,
     show_progress: bool = False,
     api_key: str | None = None,
+    sharding: dict[str, Any] | None = None,
 ) -> None:
-    """Write a new index from ``chunks`` (``full``), or add them and delete ``stale`` in place."""
+    """Write a new index from ``chunks`` (``full``, sharded per ``sharding``), or add them and
+    delete ``stale`` in place."""
     if full:
         report.full_rebuild = True
         builder = LeannBuilder(
@@ -254,11 +256,13 @@ def apply_to_index(
             embedding_mode="sentence-transformers" if embedding is not None else options.embedding_mode,
             embedding_options=options.embedding_options(api_key),
             show_progress=show_progress,
+            num_shards=(sharding or {}).get("num_shards", 1),
             **options.engine_options(),
         )
         builder.add_texts(chunks.texts, chunks.metas, chunks.ids)
         engine.parent.mkdir(parents=True, exist_ok=True)
-        builder.build_index(engine)
+        shard_opts = {k: v for k, v in (sharding or {}).items() if k != "num_shards"}
+        builder.build_index(engine, **shard_opts)
         report.chunks_embedded = len(chunks.texts)
         return
     if not chunks.texts and not stale:
@@ -304,6 +308,7 @@ def build_from_docs(
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
     api_key: str | None = None,
+    sharding: dict[str, Any] | None = None,
 ) -> BuildReport:
     """Build or update the index in ``index_folder`` from the documents under ``docs``.
 
@@ -323,6 +328,7 @@ def build_from_docs(
             n of n after).
         api_key: the OpenAI-compatible server's key for this run (default ``OPENAI_API_KEY``);
             never written to the index or ``sources.json``.
+        sharding: a sharded full build: ``num_shards``, ``executor``, ``ray_address``.
     """
     t0 = time.perf_counter()
     if not docs:
@@ -354,15 +360,8 @@ def build_from_docs(
     if progress is not None:
         progress("embedding", 0, len(chunks.texts))
     apply_to_index(
-        engine,
-        chunks,
-        stale,
-        options,
-        report,
-        full=plan.full,
-        embedding=embedding,
-        show_progress=show_progress,
-        api_key=api_key,
+        engine, chunks, stale, options, report, full=plan.full, embedding=embedding,
+        show_progress=show_progress, api_key=api_key, sharding=sharding,
     )
     if progress is not None:
         progress("embedding", len(chunks.texts), len(chunks.texts))

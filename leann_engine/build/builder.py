@@ -18,6 +18,7 @@ from leann_engine.embed.language import LanguageChoice, announce, choose_model
 from leann_engine.embed.providers import check_mode, resolve_embedder, split_templates
 from leann_engine.index import LeannIndex
 from leann_engine.params import BuildParams, check_int
+from leann_engine.shard.layout import check_num_shards
 
 # "diskann" is LEANN's name for its large-corpus backend. Here every index is disk-resident
 # (streamed build in bounded memory, graph, codes and passages read from files at search), so
@@ -77,6 +78,9 @@ class LeannBuilder:
             many MB, so searches re-embed fewer passages; 0 (default) keeps the index smallest.
         num_threads: hnswlib build threads (-1, the default: all cores).
         show_progress: progress bars for embedding (off by default in library use).
+        num_shards: split the index into this many shards (default 1: one index), each a normal
+            index in one folder, built in parallel and searched by fanning out
+            (:mod:`leann_engine.shard`); a passage's shard is a hash of its id.
         params: a :class:`~leann_engine.BuildParams` to start from; keyword options override it.
 
     Build options (all but ``show_progress`` and ``params``) are the fields of
@@ -96,12 +100,14 @@ class LeannBuilder:
         query_prompt_template: str | None = None,
         show_progress: bool = False,
         params: BuildParams | None = None,
+        num_shards: int = 1,
         **options: Any,
     ) -> None:
         if backend_name not in BACKENDS:
             raise ValueError(f"backend_name must be one of {', '.join(BACKENDS)}, got {backend_name!r}")
         check_mode(embedding_mode)
         check_int("dimensions", dimensions, 1, none_ok=True)
+        self.num_shards = check_num_shards(num_shards)
         base = params.to_dict() if params is not None else {}
         self.params: BuildParams = BuildParams.from_options(**{**base, **options})
         self.backend_name = "hnsw"  # "diskann" is an alias (see BACKENDS)
@@ -209,16 +215,35 @@ class LeannBuilder:
                 seen[pid] = i
         return ids
 
-    def build_index(self, index_path: str | Path, *, allow_empty: bool = False) -> str:
+    def build_index(
+        self,
+        index_path: str | Path,
+        *,
+        allow_empty: bool = False,
+        executor: str | None = None,
+        workers: int | None = None,
+        ray_address: str | None = None,
+    ) -> str:
         """Embed every queued passage, build and prune the graph, write the index atomically.
 
         An index already at ``index_path`` is replaced as a whole (readers keep seeing the old
         one until the new manifest is in place). ``allow_empty`` writes an index with no
         passages (one that will grow through :class:`LeannIndex`). Returns the path.
+
+        With ``num_shards`` > 1 (or an ``executor``), a sharded index: ``executor="local"``
+        (default) builds the shards in ``workers`` local processes (default: one per shard, at
+        most one per core); ``"ray"`` embeds with Ray Data and builds each shard as a Ray task on
+        the cluster at ``ray_address`` (default: a running one, else a new local one).
         """
         if not len(self._spool) and not allow_empty:
             raise ValueError("no passages to index: call add_text() before build_index()")
         path = Path(index_path)
+        if self.num_shards > 1 or executor is not None:
+            from leann_engine.shard.build import build_sharded
+
+            build_sharded(self, path, num_shards=self.num_shards, executor=executor or "local",
+                          workers=workers, ray_address=ray_address)
+            return str(path)
         ids = self._resolved_ids()
         self._choose_model()
         dim = self._dimension()

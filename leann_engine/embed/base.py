@@ -88,3 +88,14 @@ def normalize_rows(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return (x / norms).astype(np.float32, copy=False)
+
+
+def query_embedding_vector(query_embedding: Any, dim: int, metric: str) -> np.ndarray:
+    """A caller's query vector, checked (``dim`` finite numbers) and put in ``metric``'s space."""
+    try:
+        q = np.asarray(query_embedding, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"query_embedding must be a sequence of {dim} numbers: {e}") from None
+    if q.shape != (dim,) or not np.isfinite(q).all():
+        raise ValueError(f"query_embedding must be {dim} finite numbers, got shape {q.shape}")
+    return to_metric_space(q, metric)

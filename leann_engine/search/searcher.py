@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from leann_engine.embed.base import Embedder, embed_checked, to_metric_space
+from leann_engine.embed.base import Embedder, embed_checked, query_embedding_vector, to_metric_space
 from leann_engine.embed.language import readable_share
 from leann_engine.embed.lru import EmbeddingLRU
 from leann_engine.embed.providers import embedder_for_index
@@ -23,6 +23,7 @@ from leann_engine.hybrid.rerank import Candidates, Reranker, make_reranker
 from leann_engine.params import SEARCH_MODES, SearchParams
 from leann_engine.search.dense import Scorer, rows_vectors, search_base, search_delta, vectors_for
 from leann_engine.search.stages import grep_stage, keyword_stage
+from leann_engine.shard.layout import class_for
 from leann_engine.store.manifest import manifest_stamp
 from leann_engine.store.snapshot import Snapshot
 from leann_engine.store.usage import DiskUsage, usage_of
@@ -71,8 +72,11 @@ class LeannSearcher:
     The index's prompt templates apply either way.
     ``mode``, ``alpha``, ``fusion`` and ``rerank`` set the defaults of :meth:`search`.
     The searcher follows the index: a commit by a writer (another process included) is picked
-    up at the next call.
+    up at the next call. A sharded index opens as a ``ShardedSearcher`` (``executor``: threads or ray).
     """
+
+    def __new__(cls, index_path: str | Path | None = None, *args: Any, **kwargs: Any) -> LeannSearcher:
+        return super().__new__(class_for(cls, index_path, "searcher"))
 
     def __init__(
         self,
@@ -87,6 +91,7 @@ class LeannSearcher:
         fusion: str | FusionFn | None = None,
         rerank: bool | str | Reranker | None = None,
         params: SearchParams | None = None,
+        executor: str | None = None,
     ) -> None:
         base = params if params is not None else SearchParams()
         given = {"mode": mode, "alpha": alpha, "fusion": fusion, "rerank": rerank}
@@ -338,14 +343,7 @@ class LeannSearcher:
             q = self.embed_query(query)
             stats.model_s += time.perf_counter() - t
             return q
-        dim = int(self._snap.manifest["dimensions"])
-        try:
-            q = np.asarray(query_embedding, dtype=np.float32)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"query_embedding must be a sequence of {dim} numbers: {e}") from None
-        if q.shape != (dim,) or not np.isfinite(q).all():
-            raise ValueError(f"query_embedding must be {dim} finite numbers, got shape {q.shape}")
-        return to_metric_space(q, self._snap.metric)
+        return query_embedding_vector(query_embedding, int(self._snap.manifest["dimensions"]), self._snap.metric)
 
     def _dense(
         self, snap: Snapshot, q: np.ndarray, k: int, p: SearchParams, mask: np.ndarray, stats: SearchStats

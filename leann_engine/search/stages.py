@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from leann_engine.keyword.bm25 import bm25_scores
+from leann_engine.keyword.bm25 import CorpusStats, bm25_scores
 from leann_engine.store.snapshot import Snapshot
 from leann_engine.types import SearchStats
 
@@ -23,10 +23,13 @@ def top_positive(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
 
 
 def keyword_stage(
-    snap: Snapshot, query: str, mask: np.ndarray, k: int, stats: SearchStats
+    snap: Snapshot, query: str, mask: np.ndarray, k: int, stats: SearchStats, corpus: CorpusStats | None = None
 ) -> list[tuple[int, float]]:
+    """``corpus``: a sharded index's global BM25 statistics (default: this snapshot's own)."""
     t = time.perf_counter()
-    scores = bm25_scores(snap.keyword_segments(), snap.tokenizer(query), ~snap.dead, k1=snap.k1, b=snap.b)
+    scores = bm25_scores(
+        snap.keyword_segments(), snap.tokenizer(query), ~snap.dead, k1=snap.k1, b=snap.b, corpus=corpus
+    )
     scores[~mask] = 0.0
     hits = top_positive(scores, k)
     stats.keyword_s += time.perf_counter() - t
@@ -41,6 +44,7 @@ def grep_stage(
     ignore_case: bool,
     regex: bool,
     stats: SearchStats,
+    corpus: CorpusStats | None = None,
 ) -> list[tuple[int, float]]:
     t = time.perf_counter()
     rows = snap.grep_corpus().rows(query, ignore_case=ignore_case, regex=regex)
@@ -49,7 +53,8 @@ def grep_stage(
     if not rows.size:
         stats.keyword_s += time.perf_counter() - t
         return []
-    scores = bm25_scores(snap.keyword_segments(), snap.tokenizer(query), ~snap.dead, k1=snap.k1, b=snap.b)[rows]
+    segments, terms = snap.keyword_segments(), snap.tokenizer(query)
+    scores = bm25_scores(segments, terms, ~snap.dead, k1=snap.k1, b=snap.b, corpus=corpus)[rows]
     order = np.lexsort((rows, -scores))[:k]
     stats.keyword_s += time.perf_counter() - t
     return [(int(rows[i]), float(scores[i])) for i in order]

@@ -94,7 +94,12 @@ def usage_of(path: Path, m: dict[str, Any]) -> DiskUsage:
 def disk_usage(index_path: str | Path) -> DiskUsage:
     """Bytes per part of the index at ``index_path`` (reads the manifest and file sizes only)."""
     path = Path(index_path)
-    return usage_of(path, read_manifest(path))
+    manifest = read_manifest(path)
+    if "shards" in manifest:  # a sharded index: its shards' parts added up
+        from leann_engine.shard.layout import sharded_usage
+
+        return sharded_usage(path, manifest)
+    return usage_of(path, manifest)
 
 
 @dataclass
