@@ -357,6 +357,8 @@ def build_from_docs(
             "no documents to index under " + ", ".join(str(r) for r in roots) + _skip_hint(report.skipped)
         )
     options, embedding = language_default(options, embedding, auto and plan.full and chunks.texts, report, log)
+    if sharding is None and plan.full and previous is not None:
+        sharding = _kept_sharding(engine)
     if progress is not None:
         progress("embedding", 0, len(chunks.texts))
     apply_to_index(
@@ -371,6 +373,18 @@ def build_from_docs(
     report.chunks_total = int(index_info(engine).passages)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _kept_sharding(engine: Path) -> dict[str, Any] | None:
+    """A rebuild without --shards keeps the shard count the index has (local processes)."""
+    import json
+
+    try:
+        section = json.loads((engine / "manifest.json").read_text(encoding="utf-8")).get("shards")
+    except (OSError, ValueError):
+        return None
+    count = section.get("count") if isinstance(section, dict) else None
+    return {"num_shards": int(count)} if isinstance(count, int) and count > 1 else None
 
 
 def _skip_hint(skipped: dict[str, int]) -> str:

@@ -3,7 +3,10 @@ equal to one index, and a worker process killed mid-build fails the build cleanl
 
 from __future__ import annotations
 
+import json
+
 from conftest import ExitingEmbedder, WordHashEmbedder, make_corpus
+
 from leann_engine import LeannBuilder, LeannSearcher
 from leann_engine.shard.build import ShardBuildError
 
@@ -39,3 +42,22 @@ def test_killed_worker_process_fails_build_cleanly(tmp_path):
     assert sorted(p.name for p in path.iterdir()) == before
     assert (path / "manifest.json").read_bytes() == manifest
     assert LeannSearcher(path, WordHashEmbedder()).count() == 80
+
+
+def test_cli_rebuild_without_shards_flag_keeps_the_shard_count(tmp_path):
+    from leann_cli.ingest.pipeline import build_from_docs
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    texts, _ = make_corpus(60)
+    for i in range(6):
+        (docs / f"note{i}.txt").write_text("\n\n".join(texts[i * 10 : i * 10 + 10]), encoding="utf-8")
+    folder = tmp_path / ".leann" / "indexes" / "notes"
+    build_from_docs(folder, [docs], embedding=WordHashEmbedder(), base=tmp_path, sharding={"num_shards": 2})
+    manifest = folder / "documents.leann" / "manifest.json"
+    first = json.loads(manifest.read_text())
+    assert first["shards"]["count"] == 2
+    build_from_docs(folder, [docs], embedding=WordHashEmbedder(), base=tmp_path, force=True)
+    again = json.loads(manifest.read_text())
+    assert again["shards"]["count"] == 2 and again["generation"] > first["generation"]
+    assert again["counts"]["passages"] == first["counts"]["passages"]
