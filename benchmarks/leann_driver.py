@@ -1,6 +1,7 @@
 """Drive LEANN (its own virtual environment) for benchmarks/bench_speed.py; not imported by it.
 
     /work/leann-venv/bin/python benchmarks/leann_driver.py SPEC.json OUT.json
+    /work/leann-venv/bin/python benchmarks/leann_driver.py SPEC.json -     (interactive, see serve())
 
 SPEC holds the work folder, the model folder, the chunk texts and ids, the path of a ``.npy``
 matrix of their embeddings (the same float32 vectors our indexes are built from, so both
@@ -55,6 +56,12 @@ def main() -> None:
     out["files"] = {p.name: p.stat().st_size for p in work.iterdir() if p.name.startswith("docs")}
     searcher = LeannSearcher(index_path, enable_warmup=True, use_daemon=False)
     pattern = re.compile(r"Computed embeddings for (\d+) texts")
+    if sys.argv[2] == "-":
+        try:
+            serve(searcher, spec, out, log_path, pattern)
+        finally:
+            searcher.cleanup()
+        return
     try:
         searcher.search(
             spec["queries"][0], top_k=10, complexity=spec["complexities"][0], expected_zmq_port=PORT
@@ -79,6 +86,31 @@ def main() -> None:
     finally:
         searcher.cleanup()
     Path(sys.argv[2]).write_text(json.dumps(out))
+
+
+def one_search(searcher, q: str, c: int, log_path: Path, pattern) -> dict:
+    before = log_path.stat().st_size if log_path.exists() else 0
+    t = time.perf_counter()
+    res = searcher.search(q, top_k=10, complexity=c, recompute_embeddings=True, expected_zmq_port=PORT)
+    lat = time.perf_counter() - t
+    with open(log_path, encoding="utf-8", errors="replace") as f:
+        f.seek(before)
+        added = f.read()
+    n = sum(int(m) for m in pattern.findall(added))
+    return {"ids": [r.id for r in res], "latency_s": lat, "recomputed": n}
+
+
+def serve(searcher, spec: dict, out: dict, log_path: Path, pattern) -> None:
+    """Interactive mode (OUT is ``-``): one JSON request ``{"q", "complexity"}`` per stdin line,
+    one reply per line on stdout prefixed with ``@@`` (LEANN logs on stdout too), so a benchmark
+    can interleave LEANN's queries with another system's one by one."""
+    one_search(searcher, spec["queries"][0], spec["complexities"][0], log_path, pattern)  # warm up
+    print("@@" + json.dumps(out), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        req = json.loads(line)
+        print("@@" + json.dumps(one_search(searcher, req["q"], int(req["complexity"]), log_path, pattern)), flush=True)
 
 
 if __name__ == "__main__":

@@ -377,14 +377,11 @@ def build_from_docs(
 
 def _kept_sharding(engine: Path) -> dict[str, Any] | None:
     """A rebuild without --shards keeps the shard count the index has (local processes)."""
-    import json
-
     try:
-        section = json.loads((engine / "manifest.json").read_text(encoding="utf-8")).get("shards")
-    except (OSError, ValueError):
+        count = index_info(engine).shards
+    except (OSError, ValueError):  # IndexNotFoundError, IndexFormatError: nothing to keep
         return None
-    count = section.get("count") if isinstance(section, dict) else None
-    return {"num_shards": int(count)} if isinstance(count, int) and count > 1 else None
+    return {"num_shards": count} if count > 1 else None
 
 
 def _skip_hint(skipped: dict[str, int]) -> str:

@@ -120,6 +120,8 @@ class IndexInfo:
     keyword_tokenizer: dict[str, Any] | None
     # "sentence-transformers", "openai", "ollama", or "custom" (an embedder object).
     embedding_mode: str = "sentence-transformers"
+    # 1 for one index; S for a sharded one (leann_engine.shard)
+    shards: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -143,6 +145,7 @@ def info_of(path: Path, m: dict[str, Any]) -> IndexInfo:
         updated_at=m.get("updated_at"),
         keyword_tokenizer=keyword.get("tokenizer"),
         embedding_mode=str((m.get("embedding") or {}).get("mode", "sentence-transformers")),
+        shards=int((m.get("shards") or {}).get("count", 1)),
     )
 
 
