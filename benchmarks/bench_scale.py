@@ -153,7 +153,13 @@ class BenchEmbedder:
             ids.extend(zlib.crc32(w.encode()) % 4096 for w in ws)
             owners.extend([i] * len(ws))
         if ids:
-            np.add.at(out, np.asarray(owners), self.table[np.asarray(ids)])
+            # Owners ascend, so each text's words are one run: a sum per run (np.add.at is ~10x slower).
+            own = np.asarray(owners)
+            heads = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+            for a in range(0, heads.size, 1024):  # the gathered rows of ~1,024 texts at a time
+                lo = heads[a]
+                hi = heads[a + 1024] if a + 1024 < heads.size else own.size
+                out[own[heads[a : a + 1024]]] = np.add.reduceat(self.table[np.asarray(ids[lo:hi])], heads[a : a + 1024] - lo)
         return out
 
 
