@@ -34,7 +34,12 @@ from leann_engine.embed.base import Embedder
 from leann_engine.graph.csr import Graph, edgeless
 from leann_engine.graph.hnsw import build_hnsw
 from leann_engine.graph.order import cluster_order, relabel
-from leann_engine.graph.prune import ensure_connected, prune_high_degree_preserving
+from leann_engine.graph.prune import (
+    ensure_connected,
+    finish_pruned,
+    prune_high_degree_preserving,
+    select_pruned,
+)
 from leann_engine.hybrid.calibrate import probe_dense
 from leann_engine.keyword.bm25 import keyword_settings
 from leann_engine.keyword.tokenize import Tokenizer
@@ -101,21 +106,30 @@ def build_graph(vectors: np.ndarray | VectorFile, params: BuildParams, scratch: 
         scratch=scratch,
     )
     if isinstance(vectors, VectorFile):
-        with vectors.mapped() as x:
-            return prune(graph, x, params)
+        if not _prunes(params):
+            return ensure_connected(graph)
+        with vectors.mapped() as x:  # mapped only while lists are chosen; the repair needs no vectors
+            kept = select_pruned(graph, x, **_prune_args(params))
+        return finish_pruned(graph, *kept, int(params.graph_degree))
     return prune(graph, vectors, params)
+
+
+def _prunes(params: BuildParams) -> bool:
+    return params.pruned_degree is not None and params.pruned_degree < params.graph_degree
+
+
+def _prune_args(params: BuildParams) -> dict[str, Any]:
+    return {
+        "max_degree": params.graph_degree,
+        "pruned_degree": params.pruned_degree,
+        "hub_fraction": params.hub_fraction,
+    }
 
 
 def prune(graph: Graph, vectors: np.ndarray, params: BuildParams) -> Graph:
     """High-degree-preserving pruning (it ends with its own connectivity repair)."""
-    if params.pruned_degree is not None and params.pruned_degree < params.graph_degree:
-        return prune_high_degree_preserving(
-            graph,
-            vectors,
-            max_degree=params.graph_degree,
-            pruned_degree=params.pruned_degree,
-            hub_fraction=params.hub_fraction,
-        )
+    if _prunes(params):
+        return prune_high_degree_preserving(graph, vectors, **_prune_args(params))
     return ensure_connected(graph)
 
 
@@ -129,9 +143,16 @@ def scan_suffices(rows: int, params: BuildParams) -> bool:
     )
 
 
-def order(graph: Graph, vectors: np.ndarray) -> tuple[Graph, np.ndarray]:
-    """Renumber nodes in a locality order; returns the graph and ``order[new] = old``."""
-    perm = cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
+def order(graph: Graph, vectors: np.ndarray | VectorFile) -> tuple[Graph, np.ndarray]:
+    """Renumber nodes in a locality order; returns the graph and ``order[new] = old``.
+
+    A :class:`~leann_engine.build.spool.VectorFile` is mapped only while the order is chosen,
+    so its pages have left memory before the graph is relabelled."""
+    if isinstance(vectors, VectorFile):
+        with vectors.mapped() as x:
+            perm = cluster_order(x, graph) if graph.n > 2 else np.arange(graph.n)
+    else:
+        perm = cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
     return (relabel(graph, perm) if graph.n > 1 else graph), perm
 
 
@@ -293,14 +314,12 @@ def _stage_generation(
     scan = scan_suffices(len(passages), params)
     graph = edgeless(len(passages)) if scan else build_graph(vf, params, scratch=stage.dir)
     clock.lap("graph")
-    with vf.mapped() as x:
-        graph, perm = order(graph, x)
+    graph, perm = order(graph, vf)
     clock.lap("order")
     pq = stream_codes(vf, perm, params)
     clock.lap("codes")
     if calibration is None and params.calibrate and embedder is not None:
-        with vf.mapped() as x:
-            calibration = probe_dense(embedder, LazyTexts(passages), x, params.metric)
+        calibration = _calibrate(vf, passages, embedder, params)
     clock.lap("calibrate")
     if not scan:  # a scanned base stores no graph
         stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
@@ -325,6 +344,12 @@ def _stage_generation(
         "graph_build_s": round(clock.total - clock.laps["embed"], 3),
         "build_seconds": {k: round(v, 3) for k, v in clock.laps.items()},
     }
+
+
+def _calibrate(vf: VectorFile, passages: PassageSource, embedder: Embedder, params: BuildParams) -> Any:
+    # A function of its own so the map is gone (no name left bound to it) when it returns.
+    with vf.mapped() as x:
+        return probe_dense(embedder, LazyTexts(passages), x, params.metric)
 
 
 class _Clock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -86,6 +87,16 @@ class PassageSpool:
             self._file.close()
 
 
+def release(m: np.ndarray) -> None:
+    """Drop a read-only file map's pages from the resident set (they stay in the page cache
+    and fault back in on the next read), so a pass over a big map does not count its whole
+    file as process memory."""
+    mm = getattr(m, "_mmap", None)
+    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        with contextlib.suppress(OSError, ValueError):
+            mm.madvise(mmap.MADV_DONTNEED)
+
+
 class VectorFile:
     """``n x dim`` float32 rows in one file, written in batches, read in batches or mapped."""
 
@@ -116,7 +127,9 @@ class VectorFile:
         """The vectors of ``rows`` (any order), ``size`` rows at a time, through a short-lived map."""
         with self.mapped() as x:
             for s in range(0, len(rows), size):
-                yield np.asarray(x[np.asarray(rows[s : s + size])], dtype=np.float32)
+                part = np.array(x[np.asarray(rows[s : s + size])], dtype=np.float32)
+                release(x)
+                yield part
 
     @contextlib.contextmanager
     def mapped(self) -> Iterator[np.ndarray]:

@@ -112,17 +112,17 @@ def stage_texts(stage: Stage, passages: PassageSource, perm: np.ndarray, params:
     dict_data = train_dict(recs)
     del recs
     tokenizer = Tokenizer(params.stopwords) if params.keyword_index else None
-    postings = PostingsBuilder()
+    postings = PostingsBuilder(stage.dir) if tokenizer is not None else None
     with stage.stream("base_blocks", "pz") as f:
         writer = PassageWriter(f, dict_data)
         for s in range(0, n, TEXT_BATCH):
             _, texts, metas = passages.rows(perm[s : s + TEXT_BATCH].tolist())
             writer.add([record_line(t, m) for t, m in zip(texts, metas)])
-            if tokenizer is not None:
+            if tokenizer is not None and postings is not None:
                 postings.add(tokenizer.tokenize_many(texts))
         table = writer.finish([passages.ids[i] for i in perm.tolist()])
     stage.write("base_table", "pzt", table)
-    return postings.encode() if tokenizer is not None else None
+    return postings.encode() if postings is not None else None
 
 
 def stage_vectors(stage: Stage, vf: VectorFile, perm: np.ndarray, graph: Any, params: BuildParams) -> None:

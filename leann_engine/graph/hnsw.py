@@ -22,7 +22,7 @@ from leann_engine.graph.csr import Graph, Level
 # size_data_per_element, label_offset, offsetData (size_t); maxlevel (int); enterpoint (uint32);
 # maxM, maxM0, M (size_t); mult (double); ef_construction (size_t).
 _HEADER = struct.Struct("<QQQQQQiIQQQdQ")
-_BLOCK_NODES = 16384
+_BLOCK_NODES = 4096  # rows per hnswlib call and per read-back block
 
 
 class RowSource(Protocol):
@@ -68,7 +68,7 @@ def build_hnsw(
     index = hnswlib.Index(space="ip", dim=dim)
     index.init_index(max_elements=n, M=M, ef_construction=ef_construction, random_seed=seed)
     index.set_num_threads(num_threads)
-    for s, part in src.chunks():
+    for s, part in src.chunks(_BLOCK_NODES):
         index.add_items(part, np.arange(s, s + part.shape[0]))
     with contextlib.ExitStack() as stack:
         folder = Path(scratch) if scratch is not None else Path(stack.enter_context(tempfile.TemporaryDirectory()))

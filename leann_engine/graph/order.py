@@ -10,7 +10,7 @@ from leann_engine.embed.base import normalize_rows
 from leann_engine.graph.csr import Graph, Level
 from leann_engine.quant.kmeans import kmeans, nearest, spherical_labels
 
-_BLOCK = 65536
+_BLOCK = 4096
 
 
 def locality_order(graph: Graph) -> np.ndarray:
@@ -43,11 +43,17 @@ def relabel(graph: Graph, order: np.ndarray) -> Graph:
     deg = graph.degrees[order]
     indptr = np.zeros(graph.n + 1, dtype=np.int64)
     np.cumsum(deg, out=indptr[1:])
-    # Edge k of new row i is old edge graph.indptr[order[i]] + (k - indptr[i]).
-    gather = np.repeat(graph.indptr[order] - indptr[:-1], deg) + np.arange(int(indptr[-1]))
-    row = np.repeat(np.arange(graph.n, dtype=np.int64), deg)
-    indices = np.sort(row * max(graph.n, 1) + inv[graph.indices[gather]]) - row * max(graph.n, 1)
-    del gather, row
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    # A block of new rows at a time, so the int64 scratch stays small at a million nodes.
+    for s in range(0, graph.n, _BLOCK):
+        e = min(graph.n, s + _BLOCK)
+        d = deg[s:e]
+        base = indptr[s]
+        # Edge k of new row i is old edge graph.indptr[order[i]] + (k - indptr[i]).
+        gather = np.repeat(graph.indptr[order[s:e]] - indptr[s:e], d) + np.arange(base, indptr[e])
+        row = np.repeat(np.arange(e - s, dtype=np.int64), d) * max(graph.n, 1)
+        indices[base : indptr[e]] = np.sort(row + inv[graph.indices[gather]]) - row
+        del gather, row
     upper = []
     for lev in graph.upper:
         new_nodes = inv[lev.nodes]
@@ -61,7 +67,7 @@ def relabel(graph: Graph, order: np.ndarray) -> Graph:
     return Graph(
         n=graph.n,
         indptr=indptr,
-        indices=indices.astype(np.int32),
+        indices=indices,
         entry_point=int(inv[graph.entry_point]),
         upper=upper,
     )

@@ -26,6 +26,17 @@ def prune_high_degree_preserving(
     pruned graph navigable (cutting lists alone loses recall badly). ``vectors`` must be the
     vectors the graph was built on; similarities are inner products.
     """
+    kept_ptr, kept_idx = select_pruned(
+        graph, vectors, max_degree=max_degree, pruned_degree=pruned_degree, hub_fraction=hub_fraction
+    )
+    return finish_pruned(graph, kept_ptr, kept_idx, max_degree)
+
+
+def select_pruned(
+    graph: Graph, vectors: np.ndarray, *, max_degree: int, pruned_degree: int, hub_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first half of :func:`prune_high_degree_preserving`, the only one that reads vectors:
+    each node's kept list, as CSR ``(ptr, ids)``."""
     n = graph.n
     deg_out = graph.degrees
     deg_in = np.bincount(graph.indices, minlength=n)
@@ -34,9 +45,9 @@ def prune_high_degree_preserving(
     is_hub = np.zeros(n, dtype=bool)
     if n_hubs:
         is_hub[np.argsort(-total, kind="stable")[:n_hubs]] = True
-
+    del deg_in, total
     kept_ptr = np.zeros(n + 1, dtype=np.int64)
-    kept_idx = np.empty(graph.n_edges, dtype=np.int64)
+    kept_idx = np.empty(graph.n_edges, dtype=np.int32)
     pos = 0
     for u in range(n):
         nb = graph.neighbors(u)
@@ -48,8 +59,13 @@ def prune_high_degree_preserving(
             kept_idx[pos : pos + keep.size] = keep
             pos += keep.size
         kept_ptr[u + 1] = pos
-    indptr, indices = _add_reverse_edges(kept_ptr, kept_idx[:pos], max_degree)
-    pruned = Graph(n=n, indptr=indptr, indices=indices, entry_point=graph.entry_point, upper=graph.upper)
+    return kept_ptr, kept_idx[:pos].copy()
+
+
+def finish_pruned(graph: Graph, kept_ptr: np.ndarray, kept_idx: np.ndarray, max_degree: int) -> Graph:
+    """The second half: reverse-edge repair and connectivity (no vectors needed)."""
+    indptr, indices = _add_reverse_edges(kept_ptr, kept_idx.astype(np.int64), max_degree)
+    pruned = Graph(n=graph.n, indptr=indptr, indices=indices, entry_point=graph.entry_point, upper=graph.upper)
     return ensure_connected(pruned, original=graph)
 
 

@@ -131,20 +131,16 @@ def peak_kb(tmp_path: Path, n: int) -> int:
     return int(out.stdout.split()[-1])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 13 KB per passage, from a transient ~150 MB numpy peak inside "
-    "build.stream.stage_texts at 16,000 passages (tracemalloc), not yet located; the other "
-    "arrows grow by ~1.7 KB per passage",
-)
 def test_build_peak_memory_grows_by_little_per_passage(tmp_path):
     """Peak RSS of a build: 4,000 vs 16,000 passages (384-d). hnswlib's vectors and links are
-    ~1.7 KB per passage; the old all-in-memory build added ~14 KB."""
+    ~1.7 KB per passage and the mapped vector file 1.5 KB; the budget of 2.5 GB at a million
+    passages allows ~2 KB per passage beyond hnswlib. The old all-in-memory build added ~14 KB,
+    the first streamed one 13 KB (the keyword index's postings and their encoding scratch)."""
     t0 = time.perf_counter()
     small, large = peak_kb(tmp_path, 4000), peak_kb(tmp_path, 16000)
     per_passage = (large - small) * 1024 / 12000
     print(f"peak {small // 1024} MB -> {large // 1024} MB: {per_passage:.0f} B per passage, {time.perf_counter() - t0:.1f} s")
-    assert per_passage < 4000
+    assert per_passage < 3700
 
 
 def test_real_model_generator_build_via_diskann_alias(tmp_path):

@@ -60,6 +60,24 @@ def test_small_windows_give_the_same_files(tmp_path, monkeypatch):
     assert pieces == whole
 
 
+def test_spilled_postings_equal_the_in_memory_keyword_file(tmp_path, monkeypatch):
+    """The builder's postings go through a temporary file in runs of terms; with runs and
+    spill reads far smaller than the corpus the keyword file is byte for byte the in-memory one."""
+    from leann_engine.keyword.tokenize import Tokenizer
+    from leann_engine.store.files import bm25
+
+    texts, _ = make_corpus(700, seed=4)
+    docs = Tokenizer().tokenize_many(texts)
+    expected = bm25.encode_bm25(docs)
+    monkeypatch.setattr(bm25, "_TERM_CHUNK", 37)
+    builder = bm25.PostingsBuilder(tmp_path)
+    for s in range(0, len(docs), 64):
+        builder.add(docs[s : s + 64])
+    assert len(bm25._run_bounds(builder._df)) > 20  # many runs, many spill reads
+    assert builder.encode() == expected
+    assert list(tmp_path.iterdir()) == []  # anonymous temporary files only
+
+
 def test_sampled_probe_and_dictionary_keep_results(tmp_path, monkeypatch):
     """A corpus above the probe and dictionary samples: codes chosen on a sample, passages
     compressed with a sampled dictionary; the searches find the same passages."""

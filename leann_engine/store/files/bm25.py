@@ -21,8 +21,10 @@ neither match nor skew the statistics.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,27 +89,81 @@ def merge_bm25(old: FilePostings, new_row: np.ndarray, new_docs: Sequence[Sequen
 
 
 class PostingsBuilder:
-    """Inverted lists accumulated a batch of documents at a time in numpy arrays (no Python
-    list per posting), for a build of a million passages."""
+    """Inverted lists of a build of any size in bounded memory: each batch's postings are
+    spilled to an anonymous temporary file as int32 (term, row, tf) triples, then grouped into
+    runs of terms of about ``_TERM_CHUNK`` postings and encoded a run at a time. Memory holds
+    the vocabulary, a document frequency per term and a length per passage."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: str | Path | None = None) -> None:
         self.vocab: dict[str, int] = {}
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._dir = directory
+        # Unlinked at creation: a killed build leaves nothing behind.
+        self._spill = tempfile.TemporaryFile(prefix="leann-postings-", dir=directory)
+        self._df = np.zeros(0, dtype=np.int64)
+        self._lens: list[np.ndarray] = []
         self.rows = 0
 
     def add(self, docs: Sequence[Sequence[str]]) -> None:
         t, d, f, doc_len = _triples(docs, self.vocab, self.rows)
-        self._parts.append((t.astype(np.int32), d.astype(np.int32), f.astype(np.int32), doc_len))
+        self._spill.write(np.stack([t, d, f], axis=1).astype(np.int32).tobytes())
+        if self._df.size < len(self.vocab):
+            self._df = np.concatenate([self._df, np.zeros(len(self.vocab) - self._df.size, np.int64)])
+        self._df += np.bincount(t, minlength=self._df.size)
+        self._lens.append(doc_len.astype(np.int32))
         self.rows += len(docs)
 
     def encode(self) -> bytes:
-        parts, self._parts = self._parts, []
-        cols = [np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int32) for i in range(4)]
-        del parts
-        return _encode(sorted(self.vocab, key=self.vocab.__getitem__), *cols)
+        """The keyword file (every term added is used: no renumbering)."""
+        try:
+            return _frame(list(self.vocab), self._df, self._runs(), self._doc_len())
+        finally:
+            self._spill.close()
+
+    def _doc_len(self) -> np.ndarray:
+        return np.concatenate(self._lens) if self._lens else np.zeros(0, np.int64)
+
+    def _runs(self) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+        """Runs of terms sorted by (term, row): the spill is scattered once into a second file
+        where each run's postings are contiguous, then read back a run at a time."""
+        bounds = _run_bounds(self._df)
+        starts = np.zeros(self._df.size + 1, dtype=np.int64)
+        np.cumsum(self._df, out=starts[1:])
+        cursor = starts[bounds[:-1]].copy()
+        self._spill.flush()
+        with tempfile.TemporaryFile(prefix="leann-postings-", dir=self._dir) as runs:
+            src, dst = self._spill.fileno(), runs.fileno()
+            size = os.fstat(src).st_size
+            step = 12 * _TERM_CHUNK
+            for at in range(0, size, step):
+                rec = np.frombuffer(os.pread(src, min(step, size - at), at), dtype=np.int32).reshape(-1, 3)
+                run = np.searchsorted(bounds, rec[:, 0], side="right") - 1
+                by_run = np.argsort(run, kind="stable")
+                rec, run = rec[by_run], run[by_run]
+                edges = np.flatnonzero(np.diff(run)) + 1
+                for lo, hi in zip(np.concatenate(([0], edges)), np.concatenate((edges, [run.size]))):
+                    r = int(run[lo])
+                    os.pwrite(dst, rec[lo:hi].tobytes(), 12 * int(cursor[r]))
+                    cursor[r] += hi - lo
+            for r in range(bounds.size - 1):
+                lo, hi = int(starts[bounds[r]]), int(starts[bounds[r + 1]])
+                rec = np.frombuffer(os.pread(dst, 12 * (hi - lo), 12 * lo), dtype=np.int32).reshape(-1, 3)
+                rec = rec[np.argsort(rec[:, 0], kind="stable")]  # rows already ascend within a term
+                yield int(bounds[r]), int(bounds[r + 1]), rec[:, 0], rec[:, 1], rec[:, 2]
 
 
-_TERM_CHUNK = 1 << 22  # postings encoded per step
+_TERM_CHUNK = 1 << 18  # postings encoded per step (each costs ~150 bytes of scratch)
+
+
+def _run_bounds(df: np.ndarray) -> np.ndarray:
+    """Term boundaries of runs of about ``_TERM_CHUNK`` postings (a bigger term is a run alone)."""
+    starts = np.zeros(df.size + 1, dtype=np.int64)
+    np.cumsum(df, out=starts[1:])
+    bounds = [0]
+    while bounds[-1] < df.size:
+        lo = bounds[-1]
+        hi = int(np.searchsorted(starts, starts[lo] + _TERM_CHUNK, side="right")) - 1
+        bounds.append(min(max(lo + 1, hi), df.size))
+    return np.asarray(bounds, dtype=np.int64)
 
 
 def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_len: np.ndarray) -> bytes:
@@ -115,36 +171,54 @@ def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_l
     if not used.all():  # terms no kept passage uses any more leave the vocabulary
         renum = np.cumsum(used) - 1
         t, terms = renum[t], [term for term, u in zip(terms, used.tolist()) if u]
-    n_terms = len(terms)
     order = np.lexsort((d, t))  # by term, then row
     t, d, f = t[order], d[order], f[order]
     del order
-    df = np.bincount(t, minlength=n_terms).astype(np.int64)
-    starts = np.zeros(n_terms + 1, dtype=np.int64)
+    df = np.bincount(t, minlength=len(terms)).astype(np.int64)
+    bounds = _run_bounds(df)
+    starts = np.zeros(df.size + 1, dtype=np.int64)
     np.cumsum(df, out=starts[1:])
-    postings: list[bytes] = []
-    block_bytes = np.zeros(n_terms, dtype=np.int64)
-    lo_term = 0
-    # Terms in runs of about _TERM_CHUNK postings: each term's block is its row gaps, then its
-    # term frequencies, all varints.
-    while lo_term < n_terms:
-        hi_term = max(lo_term + 1, int(np.searchsorted(starts, starts[lo_term] + _TERM_CHUNK, side="right")) - 1)
-        hi_term = min(hi_term, n_terms)
-        lo, hi = int(starts[lo_term]), int(starts[hi_term])
-        term = t[lo:hi].astype(np.int64)
-        rows = d[lo:hi].astype(np.int64)
-        gaps = rows.copy()
-        gaps[1:] -= rows[:-1]
-        heads = starts[lo_term:hi_term][df[lo_term:hi_term] > 0] - lo
-        gaps[heads] = rows[heads]
-        local = np.arange(hi - lo) - (starts[term] - lo)
-        seq = np.empty(2 * (hi - lo), dtype=np.uint64)
-        seq[2 * (starts[term] - lo) + local] = gaps
-        seq[2 * (starts[term] - lo) + df[term] + local] = f[lo:hi]
-        postings.append(codec.encode_varints(seq))
-        sizes = codec.varint_sizes(gaps) + codec.varint_sizes(f[lo:hi].astype(np.uint64))
-        block_bytes[lo_term:hi_term] = np.bincount(term - lo_term, weights=sizes, minlength=hi_term - lo_term)
-        lo_term = hi_term
+
+    def runs() -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            lo, hi = int(starts[a]), int(starts[b])
+            yield a, b, t[lo:hi], d[lo:hi], f[lo:hi]
+
+    return _frame(terms, df, runs(), doc_len)
+
+
+def _encode_run(lo_term: int, hi_term: int, t: np.ndarray, d: np.ndarray, f: np.ndarray, df: np.ndarray,
+                starts: np.ndarray, block_bytes: np.ndarray) -> bytes:
+    """The posting blocks of terms ``lo_term:hi_term`` (postings sorted by term, then row):
+    each term's row gaps, then its term frequencies, all varints."""
+    base = int(starts[lo_term])
+    term = np.asarray(t, dtype=np.int64)
+    rows = np.asarray(d, dtype=np.int64)
+    gaps = rows.copy()
+    gaps[1:] -= rows[:-1]
+    heads = starts[lo_term:hi_term][df[lo_term:hi_term] > 0] - base
+    gaps[heads] = rows[heads]
+    first = starts[term] - base
+    local = np.arange(term.size) - first
+    seq = np.empty(2 * term.size, dtype=np.uint64)
+    seq[2 * first + local] = gaps
+    seq[2 * first + df[term] + local] = f
+    sizes = codec.varint_sizes(gaps) + codec.varint_sizes(np.asarray(f, dtype=np.uint64))
+    block_bytes[lo_term:hi_term] = np.bincount(term - lo_term, weights=sizes, minlength=hi_term - lo_term)
+    return codec.encode_varints(seq)
+
+
+def _frame(
+    terms: list[str],
+    df: np.ndarray,
+    runs: Iterable[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]],
+    doc_len: np.ndarray,
+) -> bytes:
+    df = np.asarray(df, dtype=np.int64)
+    starts = np.zeros(df.size + 1, dtype=np.int64)
+    np.cumsum(df, out=starts[1:])
+    block_bytes = np.zeros(df.size, dtype=np.int64)
+    postings = [_encode_run(a, b, t, d, f, df, starts, block_bytes) for a, b, t, d, f in runs]
     sections = [
         "\n".join(terms).encode("utf-8"),
         codec.encode_varints(df.astype(np.uint64)),
@@ -152,10 +226,11 @@ def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_l
         codec.encode_varints(np.asarray(doc_len).astype(np.uint64)),
         b"".join(postings),
     ]
+    del postings
     header = {
         "rows": int(np.asarray(doc_len).size),
-        "terms": n_terms,
-        "postings": int(d.size),
+        "terms": len(terms),
+        "postings": int(starts[-1]),
         "sections": [len(s) for s in sections],
     }
     return frame(MAGIC, VERSION, header, sections)

@@ -39,8 +39,15 @@ _DICT_BYTES = 16384
 
 def _pack_bits(vals: np.ndarray, bits: int) -> bytes:
     v = np.asarray(vals, dtype=np.uint64)
-    bitmat = ((v[:, None] >> np.arange(bits, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(np.uint8)
-    return np.packbits(bitmat.ravel()).tobytes()
+    # Blocks of 8 values end on a byte boundary, so the packed blocks join; the scratch per
+    # block stays small at a million ids.
+    step = 8 * 16384
+    out = []
+    for s in range(0, max(v.size, 1), step):
+        part = v[s : s + step]
+        bitmat = ((part[:, None] >> np.arange(bits, dtype=np.uint64)[None, :]) & np.uint64(1)).astype(np.uint8)
+        out.append(np.packbits(bitmat.ravel()).tobytes())
+    return b"".join(out)
 
 
 def _unpack_bits(data: bytes, n: int, bits: int) -> np.ndarray:
