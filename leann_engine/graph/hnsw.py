@@ -8,6 +8,7 @@ nodes at a time, so at no point are two copies of the vectors in memory.
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -67,7 +68,8 @@ def build_hnsw(
     n, dim = src.n, src.dim
     index = hnswlib.Index(space="ip", dim=dim)
     index.init_index(max_elements=n, M=M, ef_construction=ef_construction, random_seed=seed)
-    index.set_num_threads(num_threads)
+    # hnswlib reads -1 as "one thread" in add_items, not "all cores": give it the count.
+    index.set_num_threads(num_threads if num_threads > 0 else (os.cpu_count() or 1))
     for s, part in src.chunks(_BLOCK_NODES):
         index.add_items(part, np.arange(s, s + part.shape[0]))
     with contextlib.ExitStack() as stack:
