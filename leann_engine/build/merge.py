@@ -31,7 +31,8 @@ from leann_engine.params import GRAPH_SEED, BuildParams
 from leann_engine.quant.pq import ProductQuantizer, adc_scores, codebook_size, train_pq
 from leann_engine.quant.pq4 import PackedPQ, train_packed
 from leann_engine.search.dense import vectors_for
-from leann_engine.store.files.bm25 import FilePostings, encode_bm25, merge_bm25
+from leann_engine.store.files.bm25 import FilePostings, encode_bm25
+from leann_engine.store.files.bm25_merge import merge_bm25
 from leann_engine.store.files.passage_merge import merge_passages
 from leann_engine.store.files.passages import PassageWriter, record_line, train_dict
 from leann_engine.store.snapshot import Snapshot
