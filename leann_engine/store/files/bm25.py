@@ -283,15 +283,15 @@ class FilePostings(Postings):
             seq = codec.decode_varints(self._postings, 2 * total).astype(np.int64)
         except ValueError as e:
             raise IndexFormatError(f"{self.path}: the postings are damaged ({e})") from e
-        starts = np.zeros(df.size + 1, dtype=np.int64)
-        np.cumsum(df, out=starts[1:])
-        term = np.repeat(np.arange(df.size), df)
-        local = np.arange(total) - starts[term]
-        gaps = seq[2 * starts[term] + local]
-        tfs = seq[2 * starts[term] + df[term] + local]
+        # A term's block is its gaps, then its frequencies: a mask splits them without indexing.
+        is_gap = np.repeat(np.tile(np.array([True, False]), df.size), np.repeat(df, 2))
+        gaps, tfs = seq[is_gap], seq[~is_gap]
+        del seq, is_gap
         csum = np.cumsum(gaps)
-        before = csum[starts[:-1][term]] - gaps[starts[:-1][term]]
-        return term, csum - before, tfs
+        first = np.zeros(df.size, dtype=np.int64)  # where each term's postings start
+        np.cumsum(df[:-1], out=first[1:])
+        before = np.concatenate([[0], csum])[first]  # gaps of earlier terms, summed
+        return np.repeat(np.arange(df.size), df), csum - np.repeat(before, df), tfs
 
     def lookup(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         if self._term_index is None:

@@ -21,7 +21,7 @@ from leann_engine.errors import IndexFormatError
 from leann_engine.store import codec
 from leann_engine.store.files.bm25 import FilePostings, _encode, _triples, assemble
 
-_CHUNK_BYTES = 1 << 22  # posting bytes scanned per step (a few int64 arrays of this size)
+_CHUNK_BYTES = 1 << 18  # posting bytes scanned per step: the scratch arrays stay in cache
 
 
 def merge_bm25(old: FilePostings, new_row: np.ndarray, new_docs: Sequence[Sequence[str]]) -> bytes:
