@@ -231,3 +231,27 @@ def test_index_merge_gives_the_records_of_a_fresh_build(tmp_path):
             a = {r.id: r.score for r in s.search(q, mode="bm25", top_k=len(live))}
             w = {r.id: r.score for r in f.search(q, mode="bm25", top_k=len(live))}
             assert a.keys() == w.keys() and all(a[k] == pytest.approx(w[k], rel=1e-5) for k in a)
+
+
+def test_graph_renumbering_and_reachability_match_per_node_loops():
+    from leann_engine.graph.csr import Graph, reachable, sets_to_csr
+    from leann_engine.graph.insert import _renumbered_csr
+
+    rng = np.random.default_rng(1)
+    n = 400
+    lists = [rng.integers(0, n, rng.integers(0, 6)) for _ in range(n)]
+    keep = rng.random(n) > 0.2
+    new_id = np.full(n, -1, dtype=np.int64)
+    new_id[keep] = np.arange(int(keep.sum()))
+    kept = [lists[u] for u in np.flatnonzero(keep).tolist()]
+    want = sets_to_csr([set(x for x in new_id[a].tolist() if x >= 0) for a in kept])
+    got = _renumbered_csr(kept, new_id)
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+    g = Graph(n=int(keep.sum()), indptr=got[0], indices=got[1], entry_point=0)
+    seen, todo = {0}, [0]
+    while todo:
+        for v in g.neighbors(todo.pop()).tolist():
+            if v not in seen:
+                seen.add(v)
+                todo.append(v)
+    assert set(np.flatnonzero(reachable(g, 0)).tolist()) == seen and 1 < len(seen) < g.n
