@@ -16,6 +16,7 @@ was trained: the rewrite then costs at most what the growth since the last one d
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 import zlib
@@ -31,6 +32,7 @@ from leann_engine.store.files.passages import (
     PassageWriter,
     encode_ids,
     int_ids,
+    json_ids,
     pack_ints,
     train_dict,
 )
@@ -168,8 +170,6 @@ def merged_ids(blocks: PassageBlocks, keep: np.ndarray, new_ids: Sequence[str]) 
                 parsed = None
             if parsed is not None and all(fmt(u) == i for u, i in zip(parsed, new_ids)):
                 return {"ids": kind}, old[keep].tobytes() + b"".join(u.bytes for u in parsed)
-    if kind == "json":
-        kept = [old[r] for r in np.flatnonzero(keep).tolist()]
-    else:
-        kept = blocks.id_of(np.flatnonzero(keep))
-    return encode_ids(kept + list(new_ids), level=MERGE_ID_LEVEL)
+    if kind == "json":  # stays a JSON list (the kept ids are not parsed again)
+        return json_ids(list(itertools.compress(old, keep.tolist())) + list(new_ids), level=MERGE_ID_LEVEL)
+    return encode_ids(blocks.id_of(np.flatnonzero(keep)) + list(new_ids), level=MERGE_ID_LEVEL)

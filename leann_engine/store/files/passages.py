@@ -92,6 +92,11 @@ def encode_ids(ids: Sequence[str], level: int = _LEVEL) -> tuple[dict[str, Any],
             break
         if n and all(fmt(u) == i for u, i in zip(parsed, ids)):
             return {"ids": kind}, b"".join(u.bytes for u in parsed)
+    return json_ids(ids, level)
+
+
+def json_ids(ids: Sequence[str], level: int = _LEVEL) -> tuple[dict[str, Any], bytes]:
+    """The JSON id form: the list, zstd-compressed at ``level``."""
     raw = json.dumps(list(ids), ensure_ascii=False).encode()
     return {"ids": "json"}, zstandard.ZstdCompressor(level=level).compress(raw)
 
