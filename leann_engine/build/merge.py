@@ -10,19 +10,18 @@ passages says they no longer fit; the retrain re-embeds at most :data:`DRIFT_SAM
 
 from __future__ import annotations
 
-import mmap
 from typing import Any
 
 import numpy as np
 
 from leann_engine.build.commit import Stage, base_manifest, commit_stage
 from leann_engine.build.pipeline import (
-    Passages,
     build_graph,
     quantization_error,
     scan_suffices,
     stage_segment,
 )
+from leann_engine.build.stream import DICT_SAMPLE
 from leann_engine.embed.base import Embedder
 from leann_engine.graph.csr import Graph
 from leann_engine.graph.insert import GraphEditor
@@ -32,8 +31,10 @@ from leann_engine.params import GRAPH_SEED, BuildParams
 from leann_engine.quant.pq import ProductQuantizer, adc_scores, codebook_size, train_pq
 from leann_engine.quant.pq4 import PackedPQ, train_packed
 from leann_engine.search.dense import vectors_for
-from leann_engine.store.files.bm25 import FilePostings, encode_bm25, merge_bm25
-from leann_engine.store.records import encode_records
+from leann_engine.store.files.bm25 import FilePostings, encode_bm25
+from leann_engine.store.files.bm25_merge import merge_bm25
+from leann_engine.store.files.passage_merge import merge_passages
+from leann_engine.store.files.passages import PassageWriter, record_line, train_dict
 from leann_engine.store.snapshot import Snapshot
 
 # Most passages a codebook retrain re-embeds (a sample of the live base).
@@ -197,35 +198,30 @@ def _scan_base(
     return build_graph(vectors, params), new_id
 
 
-def _copy_records(snap: Snapshot, live: np.ndarray, recs: list[dict[str, Any]]) -> tuple[bytes, np.ndarray]:
-    """The live base passages' lines, copied as bytes, then the new passages' lines."""
-    if snap.base.blocks is not None:  # compressed blocks: decoded, then written as lines
-        old = snap.base.records(live.tolist())
-        return encode_records([r["id"] for r in old + recs], [r["text"] for r in old + recs],
-                              [r.get("metadata") or {} for r in old + recs])
-    offs = snap.base.offsets
-    with open(snap.base.data_path, "rb") as f:
-        size = int(offs[-1])
-        buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        try:
-            parts = [buf[int(offs[r]) : int(offs[r + 1])] for r in live.tolist()]
-        finally:
-            if size:
-                buf.close()
-    data, new_offs = encode_records([r["id"] for r in recs], [r["text"] for r in recs],
-                                    [r.get("metadata") or {} for r in recs])
-    lens = np.concatenate([np.diff(offs)[live], np.diff(new_offs)]).astype(np.uint64)
-    offsets = np.zeros(lens.size + 1, dtype=np.uint64)
-    np.cumsum(lens, out=offsets[1:])
-    return b"".join(parts) + data, offsets
+def _stage_passages(stage: Stage, snap: Snapshot, live: np.ndarray, recs: list[dict[str, Any]]) -> None:
+    """The merged passage blocks and table: the kept base rows in order, then ``recs``; untouched
+    blocks are copied as bytes (:func:`merge_passages`)."""
+    new_lines = [record_line(r["text"], r.get("metadata") or {}) for r in recs]
+    new_ids = [r["id"] for r in recs]
+    with stage.stream("base_blocks", "pz") as f:
+        if snap.base.blocks is not None:
+            keep = np.zeros(snap.base.n, dtype=bool)
+            keep[live] = True
+            table = merge_passages(snap.base.blocks, keep, new_lines, new_ids, f)
+        else:  # an index of format 1 (JSON lines): its passages go into blocks once
+            old = snap.base.records(live.tolist())
+            lines = [record_line(r["text"], r.get("metadata") or {}) for r in old] + new_lines
+            writer = PassageWriter(f, train_dict(lines[:: max(1, len(lines) // DICT_SAMPLE)]))
+            writer.add(lines)
+            table = writer.finish([r["id"] for r in old] + new_ids)
+    stage.write("base_table", "pzt", table)
 
 
 def _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, info, lock, pq):
     m = snap.manifest
     n_base = snap.base.n
     recs = [snap.delta.records[j] for j in new_rows.tolist()]
-    ids = [snap.base.ids[r] for r in live.tolist()] + [r["id"] for r in recs]
-    passages = Passages(ids, [""] * len(ids))  # texts travel as copied bytes (records=)
+    n_rows = int(live.size) + len(recs)
     bm25 = None
     if params.keyword_index:
         tok = index_tokenizer(m)
@@ -245,8 +241,8 @@ def _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, i
         hubs = (new_id[rows[keep]], vecs[keep])
     stage = Stage(snap.path)
     try:
-        gstats = stage_segment(stage, passages, graph, params=params, vectors=stored, pq=pq, bm25=bm25,
-                               hubs=hubs, records=_copy_records(snap, live, recs))
+        _stage_passages(stage, snap, live, recs)
+        gstats = stage_segment(stage, n_rows, graph, params=params, vectors=stored, pq=pq, bm25=bm25, hubs=hubs)
     except BaseException:
         stage.discard()
         raise
@@ -254,7 +250,7 @@ def _stage_and_commit(snap, params, graph, new_id, live, new_rows, new, stats, i
 
     def make(gen, previous, files, checksums):
         out = base_manifest(gen=gen, previous=previous, params=params, embedding_model=m["embedding_model"],
-                            dimension=snap.dimension, rows=len(ids), files=files, checksums=checksums,
+                            dimension=snap.dimension, rows=n_rows, files=files, checksums=checksums,
                             extra={**carry, "graph": gstats, "quantizer": info or None})
         out["last_merge"] = stats
         return out

@@ -10,7 +10,6 @@ graph instead (:mod:`leann_engine.build.merge`) ends in the same commit.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -171,7 +170,7 @@ def quantization_error(pq: ProductQuantizer | PackedPQ, x: np.ndarray, c: np.nda
 
 def stage_segment(
     stage: Stage,
-    passages: Passages,
+    passages: Passages | int,
     graph: Graph | None,
     *,
     params: BuildParams,
@@ -179,25 +178,22 @@ def stage_segment(
     pq: tuple[ProductQuantizer | PackedPQ, np.ndarray] | None,
     bm25: bytes | None,
     hubs: tuple[np.ndarray, np.ndarray] | None = None,
-    records: tuple[bytes, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write a base segment's files (all in graph order) into ``stage``; returns graph stats.
     ``graph`` ``None``: the base is scanned, no graph file (format 3).
 
-    ``vectors`` are stored when the index keeps embeddings; ``hubs`` (rows, vectors) default to
-    the hub cache chosen from the graph; ``records`` are already encoded passage lines (bytes
-    and offsets) when a merge copied them.
+    ``passages``: encoded here, or the row count when the passage blocks and table are already
+    in the stage (a merge copies them blockwise). ``vectors`` are stored when the index keeps
+    embeddings; ``hubs`` (rows, vectors) default to the hub cache chosen from the graph.
     """
-    texts, metas = passages.texts, passages.metas
-    if records is not None:  # a merge hands over JSON lines of {id, text, metadata}
-        recs = [json.loads(line) for line in records[0].splitlines()]
-        texts, metas = [r["text"] for r in recs], [r.get("metadata") or {} for r in recs]
-    blocks, table = encode_passages(passages.ids, texts, metas)
+    if isinstance(passages, Passages):
+        blocks, table = encode_passages(passages.ids, passages.texts, passages.metas)
+        # Each block has its CRC in the table, the table its own.
+        stage.write("base_blocks", "pz", blocks)
+        stage.write("base_table", "pzt", table)
+    rows = len(passages) if isinstance(passages, Passages) else int(passages)
     if graph is not None:
         stage.write("graph", "graph", encode_graph(graph, compact=params.is_compact))
-    # Each block has its CRC in the table, the table its own.
-    stage.write("base_blocks", "pz", blocks)
-    stage.write("base_table", "pzt", table)
     if bm25 is not None:
         stage.write("bm25", "bm25", bm25)
     if not params.is_recompute and vectors is not None:
@@ -205,7 +201,7 @@ def stage_segment(
     if pq is not None:
         stage.write("pq", "pq", encode_pq_file(*pq))
     if graph is None:
-        return {"rows": len(texts), "edges": 0, "avg_degree": 0.0, "upper_levels": [], "scan": True}
+        return {"rows": rows, "edges": 0, "avg_degree": 0.0, "upper_levels": [], "scan": True}
     if hubs is None and params.hub_cache_mb > 0 and graph.n and vectors is not None:
         rows = hub_rows(graph, params.hub_cache_mb, vectors.shape[1])
         hubs = (rows, np.asarray(vectors[rows]))

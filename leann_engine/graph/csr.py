@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,18 +55,20 @@ def sets_to_csr(lists: list[set[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reachable(graph: Graph, start: int) -> np.ndarray:
-    """Boolean mask of the level-0 nodes reachable from ``start``."""
+    """Boolean mask of the level-0 nodes reachable from ``start`` (breadth-first, one numpy
+    pass per hop rather than a Python step per node)."""
     seen = np.zeros(graph.n, dtype=bool)
     if graph.n == 0:
         return seen
     seen[start] = True
-    queue = deque([start])
-    while queue:
-        u = queue.popleft()
-        nb = graph.neighbors(u)
-        new = nb[~seen[nb]]
-        seen[new] = True
-        queue.extend(new.tolist())
+    frontier = np.array([start], dtype=np.int64)
+    indptr, indices = graph.indptr, graph.indices
+    while frontier.size:
+        lo, deg = indptr[frontier], indptr[frontier + 1] - indptr[frontier]
+        at = np.repeat(lo - np.cumsum(deg) + deg, deg) + np.arange(int(deg.sum()))
+        nb = indices[at]
+        frontier = np.unique(nb[~seen[nb]]).astype(np.int64)
+        seen[frontier] = True
     return seen
 
 

@@ -165,11 +165,7 @@ class GraphEditor:
         new_id = np.full(self.n, -1, dtype=np.int64)
         kept = np.flatnonzero(keep)
         new_id[kept] = np.arange(kept.size)
-        lists = []
-        for u in kept.tolist():
-            nb = new_id[self.adj[u]]
-            lists.append(set(nb[nb >= 0].tolist()))
-        indptr, indices = sets_to_csr(lists)
+        indptr, indices = _renumbered_csr([self.adj[u] for u in kept.tolist()], new_id)
         upper = []
         for lev in self.upper:
             nodes = new_id[lev.nodes]
@@ -180,3 +176,21 @@ class GraphEditor:
                 upper.append(Level(nodes=nodes[ok], indptr=ip, indices=ix))
         entry = int(new_id[self.entry]) if self.n and new_id[self.entry] >= 0 else 0
         return Graph(n=int(kept.size), indptr=indptr, indices=indices, entry_point=entry, upper=upper), new_id
+
+
+def _renumbered_csr(lists: list[np.ndarray], new_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CSR of ``lists`` (one per kept node, in order) with ids mapped by ``new_id``: dropped ids
+    (-1) and repeats removed, each list sorted; numpy passes, not a set per node."""
+    deg = np.fromiter((a.size for a in lists), dtype=np.int64, count=len(lists))
+    flat = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(lists)), deg)
+    nb = new_id[flat]
+    owner, nb = owner[nb >= 0], nb[nb >= 0]
+    order = np.lexsort((nb, owner))
+    owner, nb = owner[order], nb[order]
+    first = np.ones(nb.size, dtype=bool)
+    first[1:] = (owner[1:] != owner[:-1]) | (nb[1:] != nb[:-1])
+    owner, nb = owner[first], nb[first]
+    indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=len(lists)), out=indptr[1:])
+    return indptr, nb.astype(np.int32)

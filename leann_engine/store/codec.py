@@ -42,6 +42,9 @@ def encode_varints(values: np.ndarray) -> bytes:
     return out.tobytes()
 
 
+_DECODE_CHUNK = 1 << 18  # bytes decoded per step: the scratch arrays stay in cache
+
+
 def decode_varints(data: bytes | bytearray | memoryview | np.ndarray, count: int) -> np.ndarray:
     """Decode exactly ``count`` LEB128 integers; raises ValueError if the stream does not fit."""
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
@@ -52,16 +55,25 @@ def decode_varints(data: bytes | bytearray | memoryview | np.ndarray, count: int
     ends = np.flatnonzero(buf < 0x80)
     if ends.size != count or ends[-1] != buf.size - 1:
         raise ValueError(f"varint stream holds {ends.size} values, expected {count}")
-    starts = np.empty(count, dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    lengths = ends - starts + 1
-    if lengths.max() > 9:
+    if ends[0] > 8 or (ends.size > 1 and np.diff(ends).max() > 9):
         raise ValueError("varint longer than 9 bytes")
-    result = np.zeros(count, dtype=np.int64)
-    for k in range(int(lengths.max())):
-        live = lengths > k
-        result[live] |= (buf[starts[live] + k].astype(np.int64) & 0x7F) << (7 * k)
+    # Each byte adds its low 7 bits, shifted by its place in its varint; a value is the sum over
+    # its bytes (a difference of running sums; uint64 wraps, so the difference stays exact).
+    result = np.empty(count, dtype=np.int64)
+    k = at = 0
+    while k < count:
+        last = min(k + _DECODE_CHUNK, count) - 1  # values k..last, bytes at..ends[last]
+        e = ends[k : last + 1] - at
+        seg = buf[at : int(ends[last]) + 1]
+        begin = np.zeros(seg.size, dtype=np.int64)
+        begin[e[:-1] + 1] = e[:-1] + 1
+        np.maximum.accumulate(begin, out=begin)
+        part = (seg & 0x7F).astype(np.uint64) << (np.uint64(7) * (np.arange(seg.size) - begin).astype(np.uint64))
+        run = np.cumsum(part)
+        vals = run[e]
+        vals[1:] -= run[e[:-1]]
+        result[k : last + 1] = vals.astype(np.int64)
+        k, at = last + 1, int(ends[last]) + 1
     return result
 
 

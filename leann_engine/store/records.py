@@ -122,9 +122,11 @@ class BaseSegment:
 
     def records(self, rows: Sequence[int]) -> list[dict[str, Any]]:
         if self.blocks is not None:
-            per = self.blocks.block_rows
-            lines = {b: self._block_lines(b) for b in sorted({int(r) // per for r in rows})}
-            return [self.blocks.parse(lines[int(r) // per][int(r) % per], int(r)) for r in rows]
+            rows = [int(r) for r in rows]
+            of = self.blocks.block_of(rows).tolist()
+            starts = self.blocks.starts
+            lines = {b: self._block_lines(b) for b in sorted(set(of))}
+            return [self.blocks.parse(lines[b][r - int(starts[b])], r) for r, b in zip(rows, of)]
         out = []
         for r in rows:
             start, end = int(self.offsets[r]), int(self.offsets[r + 1])
@@ -133,10 +135,10 @@ class BaseSegment:
 
     def all_records(self) -> Iterator[dict[str, Any]]:
         if self.blocks is not None:
-            per = self.blocks.block_rows
-            for b in range(self.blocks.offsets.size - 1):
+            for b in range(self.blocks.n_blocks):
+                first = int(self.blocks.starts[b])
                 for j, line in enumerate(self._block_lines(b)):
-                    yield self.blocks.parse(line, b * per + j)
+                    yield self.blocks.parse(line, first + j)
             return
         with open(self.data_path, "rb") as f:
             for line in f:

@@ -150,6 +150,17 @@ def half_write(point, path, data):
 set_fault_hook(half_write)
 LeannIndex(PATH, emb, auto_compact=False).compact()
 """,
+    # Killed after the passage blocks were copied into the stage, halfway through their table.
+    "merge-passages": """
+def half_write(point, path, data):
+    if point == 'write' and '.stage-' in str(path) and str(path).endswith('.pzt'):
+        assert (path.parent / 'base_blocks.pz').stat().st_size > 0  # the blocks were streamed first
+        with open(path, 'wb') as f:
+            f.write(data[: len(data) // 2]); f.flush()
+        pause('READY')
+set_fault_hook(half_write)
+LeannIndex(PATH, emb, auto_compact=False).compact()
+""",
     # Killed after the merged files were moved to their generation names, before the manifest.
     "merge-commit": """
 set_fault_hook(lambda point, path, data: point == 'commit' and pause('READY'))

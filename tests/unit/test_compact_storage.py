@@ -34,7 +34,11 @@ def clustered(n: int, dim: int, seed: int = 0) -> np.ndarray:
         ([str(uuid.uuid4()) for _ in range(50)], "uuid", 16 * 50),
         ([uuid.uuid4().hex for _ in range(50)], "uuid_hex", 16 * 50),
         ([f"doc-{i}" for i in range(500)], "json", 1500),
-        (["1", "2", "3"], "json", 100),  # numbers, but not the positions 0..n-1
+        (["1", "2", "3"], "ints", 1),  # numbers, but not the positions 0..n-1 (after deletes)
+        ([str(i * 1000) for i in range(100)], "ints", 100 * 17 // 8 + 1),
+        (["1", "02", "3"], "json", 100),  # "02" would not survive a round trip as a number
+        (["1", "\u0661", "3"], "json", 100),  # an Arabic-Indic digit is a digit, not ASCII
+        (["1", "-2", "3"], "json", 100),
     ],
 )
 def test_ids_take_their_smallest_form_and_round_trip(ids, kind, max_bytes):

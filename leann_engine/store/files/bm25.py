@@ -67,27 +67,6 @@ def _triples(
     return as_int(term_ids), as_int(rows), as_int(tfs), doc_len
 
 
-def merge_bm25(old: FilePostings, new_row: np.ndarray, new_docs: Sequence[Sequence[str]]) -> bytes:
-    """The keyword file of a merged base: ``old``'s postings with rows renumbered by
-    ``new_row`` (old row -> new row, -1 drops it), then ``new_docs`` after the kept rows.
-
-    Postings are decoded and re-encoded; no passage text is read or tokenized again.
-    """
-    t, d, f = old.all_postings()
-    keep = new_row[d] >= 0
-    t, d, f = t[keep], new_row[d[keep]], f[keep]
-    kept = int((new_row >= 0).sum())
-    doc_len = np.zeros(kept, dtype=np.int64)
-    live_old = new_row >= 0
-    doc_len[new_row[live_old]] = old.doc_len[live_old]
-    terms = old.terms()
-    vocab = {term: i for i, term in enumerate(terms)}
-    t2, d2, f2, len2 = _triples(new_docs, vocab, kept)
-    terms = sorted(vocab, key=vocab.__getitem__)
-    cat = np.concatenate
-    return _encode(terms, cat([t, t2]), cat([d, d2]), cat([f, f2]), cat([doc_len, len2]))
-
-
 class PostingsBuilder:
     """Inverted lists of a build of any size in bounded memory: each batch's postings are
     spilled to an anonymous temporary file as int32 (term, row, tf) triples, then grouped into
@@ -166,14 +145,18 @@ def _run_bounds(df: np.ndarray) -> np.ndarray:
     return np.asarray(bounds, dtype=np.int64)
 
 
-def _encode(terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_len: np.ndarray) -> bytes:
+def _encode(
+    terms: list[str], t: np.ndarray, d: np.ndarray, f: np.ndarray, doc_len: np.ndarray, ordered: bool = False
+) -> bytes:
+    """The keyword file of postings ``(t, d, f)``; ``ordered``: already sorted by term, then row."""
     used = np.bincount(t, minlength=len(terms)) > 0
     if not used.all():  # terms no kept passage uses any more leave the vocabulary
-        renum = np.cumsum(used) - 1
+        renum = np.cumsum(used) - 1  # keeps the order
         t, terms = renum[t], [term for term, u in zip(terms, used.tolist()) if u]
-    order = np.lexsort((d, t))  # by term, then row
-    t, d, f = t[order], d[order], f[order]
-    del order
+    if not ordered:
+        order = np.lexsort((d, t))  # by term, then row
+        t, d, f = t[order], d[order], f[order]
+        del order
     df = np.bincount(t, minlength=len(terms)).astype(np.int64)
     bounds = _run_bounds(df)
     starts = np.zeros(df.size + 1, dtype=np.int64)
@@ -219,18 +202,26 @@ def _frame(
     np.cumsum(df, out=starts[1:])
     block_bytes = np.zeros(df.size, dtype=np.int64)
     postings = [_encode_run(a, b, t, d, f, df, starts, block_bytes) for a, b, t, d, f in runs]
-    sections = [
-        "\n".join(terms).encode("utf-8"),
-        codec.encode_varints(df.astype(np.uint64)),
-        codec.encode_varints(block_bytes.astype(np.uint64)),
-        codec.encode_varints(np.asarray(doc_len).astype(np.uint64)),
-        b"".join(postings),
-    ]
+    joined = b"".join(postings)
     del postings
+    return assemble("\n".join(terms).encode("utf-8"), df, block_bytes, doc_len, joined)
+
+
+def assemble(vocab: bytes, df: np.ndarray, block_bytes: np.ndarray, doc_len: np.ndarray, postings: bytes) -> bytes:
+    """The keyword file from its sections: the vocabulary (UTF-8 terms, one per line), each
+    term's document frequency and posting-block bytes, the document lengths and the postings."""
+    df = np.asarray(df, dtype=np.int64)
+    sections = [
+        vocab,
+        codec.encode_varints(df.astype(np.uint64)),
+        codec.encode_varints(np.asarray(block_bytes).astype(np.uint64)),
+        codec.encode_varints(np.asarray(doc_len).astype(np.uint64)),
+        postings,
+    ]
     header = {
         "rows": int(np.asarray(doc_len).size),
-        "terms": len(terms),
-        "postings": int(starts[-1]),
+        "terms": int(df.size),
+        "postings": int(df.sum()),
         "sections": [len(s) for s in sections],
     }
     return frame(MAGIC, VERSION, header, sections)
@@ -267,6 +258,20 @@ class FilePostings(Postings):
             raise IndexFormatError(f"{bad} (postings size)")
         self._term_index: dict[str, int] | None = None
 
+    @property
+    def vocab_bytes(self) -> bytes:
+        """The vocabulary section as stored (UTF-8 terms, one per line)."""
+        return self._vocab_raw
+
+    @property
+    def postings_bytes(self) -> np.ndarray:
+        """The postings section (uint8); term ``i``'s block is ``block_offsets[i]:[i + 1]``."""
+        return self._postings
+
+    @property
+    def block_offsets(self) -> np.ndarray:
+        return self._offsets
+
     def terms(self) -> list[str]:
         return self._vocab_raw.decode("utf-8").split("\n") if self._vocab_raw else []
 
@@ -278,15 +283,15 @@ class FilePostings(Postings):
             seq = codec.decode_varints(self._postings, 2 * total).astype(np.int64)
         except ValueError as e:
             raise IndexFormatError(f"{self.path}: the postings are damaged ({e})") from e
-        starts = np.zeros(df.size + 1, dtype=np.int64)
-        np.cumsum(df, out=starts[1:])
-        term = np.repeat(np.arange(df.size), df)
-        local = np.arange(total) - starts[term]
-        gaps = seq[2 * starts[term] + local]
-        tfs = seq[2 * starts[term] + df[term] + local]
+        # A term's block is its gaps, then its frequencies: a mask splits them without indexing.
+        is_gap = np.repeat(np.tile(np.array([True, False]), df.size), np.repeat(df, 2))
+        gaps, tfs = seq[is_gap], seq[~is_gap]
+        del seq, is_gap
         csum = np.cumsum(gaps)
-        before = csum[starts[:-1][term]] - gaps[starts[:-1][term]]
-        return term, csum - before, tfs
+        first = np.zeros(df.size, dtype=np.int64)  # where each term's postings start
+        np.cumsum(df[:-1], out=first[1:])
+        before = np.concatenate([[0], csum])[first]  # gaps of earlier terms, summed
+        return np.repeat(np.arange(df.size), df), csum - np.repeat(before, df), tfs
 
     def lookup(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         if self._term_index is None:
