@@ -40,8 +40,11 @@ def default_paths() -> list[Path]:
 def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
-    except (ValueError, IndexError, TypeError):  # a malformed header the policy cannot fold
-        value = msg.get_all(name, [""])[0] if hasattr(msg, "get_all") else ""
+    except Exception:  # noqa: BLE001 - the stdlib's header parser fails in many ways on real mail
+        # (e.g. ``Message-ID: <>`` raises IndexError deep in email._header_value_parser):
+        # fall back to the header's raw text, which needs no parsing.
+        wanted = name.lower()
+        value = next((v for k, v in msg.raw_items() if k.lower() == wanted), "")
     return " ".join(str(value or "").split())
 
 

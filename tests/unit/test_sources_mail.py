@@ -157,3 +157,20 @@ def test_real_samples() -> None:
     assert (
         "Lorem ipsum dolor sit amet" in multi.text and "<div" not in multi.text and "<html" not in multi.text
     )
+
+
+def test_headers_the_stdlib_parser_chokes_on_are_read_raw(tmp_path: Path) -> None:
+    # Real mail (the SpamAssassin corpus) has Message-IDs like "<>" and "<@host>", on which
+    # email.policy.default raises IndexError from deep inside its header parser.
+    box = mailbox.mbox(tmp_path / "spam.mbox")
+    for mid, subject in ((b"<>", b"Empty id"), (b"<@relay.example>", b"No local part"), (b"< >", b"Blank")):
+        box.add(
+            b"From: Eve <eve@example.com>\nTo: you@example.com\nMessage-ID: " + mid
+            + b"\nIn-Reply-To: " + mid + b"\nSubject: " + subject
+            + b"\nDate: Thu, 22 Aug 2002 12:36:23 +0000\n\nCheap offers inside.\n"
+        )
+    box.flush()
+    items = list(read_mail([tmp_path / "spam.mbox"]))
+    assert [i.metadata["subject"] for i in items] == ["Empty id", "No local part", "Blank"]
+    assert len({i.id for i in items}) == 3
+    assert all("Cheap offers" in i.text for i in items)
