@@ -172,6 +172,13 @@ def test_vector_file_and_spool_roundtrip(tmp_path):
     assert np.array_equal(np.concatenate([c for _, c in vf.chunks(333)]), x)
     rows = np.array([999, 3, 500, 3])
     assert np.array_equal(np.concatenate(list(vf.take(rows, size=3))), x[rows])
+    # Runs, repeats, any order, empty: plain reads equal the array's fancy indexing.
+    for rows in ([5, 6, 7, 100, 101, 0, 999, 6], [], [42], list(range(999, -1, -1))):
+        assert np.array_equal(vf.rows(np.array(rows, dtype=np.int64)), x[rows].reshape(-1, 8))
+    r = vf.reader()
+    assert r.shape == (1000, 8) and len(r) == 1000
+    assert np.array_equal(r[10:20], x[10:20]) and np.array_equal(r[990:2000], x[990:])
+    assert np.array_equal(r[np.array([9, 1])], x[[9, 1]]) and np.array_equal(r[4], x[4])
     vf.remove()
     assert not (tmp_path / "v.tmp").exists()
     sp = PassageSpool(tmp_path)
