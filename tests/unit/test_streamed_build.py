@@ -261,3 +261,17 @@ def test_ids_of_rows_without_decoding_all(tmp_path, kind):
     assert blocks._ids is None  # nothing decoded beyond those rows
     assert got == [blocks.ids[r] for r in rows]
     s.close()
+
+
+@pytest.mark.parametrize("block", [1, 7, 65536])
+def test_pairs_to_csr_in_blocks_equals_one_global_unique(monkeypatch, block):
+    from leann_engine.graph import prune
+
+    monkeypatch.setattr(prune, "_PAIR_BLOCK", block)
+    rng = np.random.default_rng(5)
+    n = 500
+    owners, ids = rng.integers(0, n, 8000).astype(np.int32), rng.integers(0, n, 8000).astype(np.int32)
+    keys = np.unique(owners.astype(np.int64) * n + ids)
+    indptr, indices = prune.pairs_to_csr(n, owners, ids)
+    assert np.array_equal(indptr, np.r_[0, np.cumsum(np.bincount(keys // n, minlength=n))])
+    assert indices.dtype == np.int32 and np.array_equal(indices, keys % n)
