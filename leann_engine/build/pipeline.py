@@ -145,11 +145,10 @@ def scan_suffices(rows: int, params: BuildParams) -> bool:
 def order(graph: Graph, vectors: np.ndarray | VectorFile) -> tuple[Graph, np.ndarray]:
     """Renumber nodes in a locality order; returns the graph and ``order[new] = old``.
 
-    A :class:`~leann_engine.build.spool.VectorFile` is mapped only while the order is chosen,
-    so its pages have left memory before the graph is relabelled."""
+    A :class:`~leann_engine.build.spool.VectorFile` is read without a map (blocks and runs of
+    rows), so its pages never join the resident set."""
     if isinstance(vectors, VectorFile):
-        with vectors.mapped() as x:
-            perm = cluster_order(x, graph) if graph.n > 2 else np.arange(graph.n)
+        perm = cluster_order(vectors.reader(), graph) if graph.n > 2 else np.arange(graph.n)  # type: ignore[arg-type]
     else:
         perm = cluster_order(vectors, graph) if graph.n > 2 else np.arange(graph.n)
     return (relabel(graph, perm) if graph.n > 1 else graph), perm
@@ -343,9 +342,8 @@ def _stage_generation(
 
 
 def _calibrate(vf: VectorFile, passages: PassageSource, embedder: Embedder, params: BuildParams) -> Any:
-    # A function of its own so the map is gone (no name left bound to it) when it returns.
-    with vf.mapped() as x:
-        return probe_dense(embedder, LazyTexts(passages), x, params.metric)
+    # Read in blocks, not mapped: a pass over a map would hold the whole file resident.
+    return probe_dense(embedder, LazyTexts(passages), vf.reader(), params.metric)  # type: ignore[arg-type]
 
 
 class _Clock:

@@ -4,15 +4,14 @@
   in an anonymous temporary file (unlinked at creation, so a killed process leaves nothing
   behind), with an offset per passage for reads in any order;
 * :class:`VectorFile`: a generation's vectors, written batch by batch into the stage folder
-  and read back in batches (a plain read, which does not grow the process's resident memory)
-  or memory-mapped by the arrows that need random rows.
+  and read back in batches or runs of rows (plain reads, which do not grow the process's
+  resident memory); only the pruning, which reads neighbours' rows at random, maps it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -87,16 +86,6 @@ class PassageSpool:
             self._file.close()
 
 
-def release(m: np.ndarray) -> None:
-    """Drop a read-only file map's pages from the resident set (they stay in the page cache
-    and fault back in on the next read), so a pass over a big map does not count its whole
-    file as process memory."""
-    mm = getattr(m, "_mmap", None)
-    if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-        with contextlib.suppress(OSError, ValueError):
-            mm.madvise(mmap.MADV_DONTNEED)
-
-
 class VectorFile:
     """``n x dim`` float32 rows in one file, written in batches, read in batches or mapped."""
 
@@ -119,17 +108,36 @@ class VectorFile:
                 count, self.dim
             )
 
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        """The vectors of ``idx`` (any order, repeats allowed) as a new array, read with one
+        ``pread`` per run of consecutive rows: no map, so nothing joins the resident set but
+        the result (a map faults in whole large folios around every row it touches)."""
+        idx = np.asarray(idx, dtype=np.int64).ravel()
+        want, back = np.unique(idx, return_inverse=True)
+        out = np.empty((want.size, self.dim), dtype=EMBEDDING_DTYPE)
+        if want.size:
+            cut = np.flatnonzero(np.diff(want) != 1) + 1
+            starts, stops = np.r_[0, cut], np.r_[cut, want.size]
+            row = self.dim * 4
+            buf = memoryview(out).cast("B")
+            with open(self.path, "rb") as f:
+                fd = f.fileno()
+                for a, b in zip(starts.tolist(), stops.tolist()):
+                    os.preadv(fd, [buf[a * row : b * row]], int(want[a]) * row)
+        return out if np.array_equal(want, idx) else out[back.ravel()]
+
     def chunks(self, size: int = 16384) -> Iterator[tuple[int, np.ndarray]]:
         for s in range(0, self.n, size):
             yield s, self.read(s, s + size)
 
     def take(self, rows: np.ndarray, size: int = 16384) -> Iterator[np.ndarray]:
-        """The vectors of ``rows`` (any order), ``size`` rows at a time, through a short-lived map."""
-        with self.mapped() as x:
-            for s in range(0, len(rows), size):
-                part = np.array(x[np.asarray(rows[s : s + size])], dtype=np.float32)
-                release(x)
-                yield part
+        """The vectors of ``rows`` (any order), ``size`` rows at a time, read without a map."""
+        for s in range(0, len(rows), size):
+            yield self.rows(np.asarray(rows[s : s + size]))
+
+    def reader(self) -> RowReader:
+        """Array-like reads (``x[a:b]``, ``x[rows]``, ``x.shape``) without a map."""
+        return RowReader(self)
 
     @contextlib.contextmanager
     def mapped(self) -> Iterator[np.ndarray]:
@@ -146,3 +154,26 @@ class VectorFile:
     def remove(self) -> None:
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+class RowReader:
+    """A :class:`VectorFile` read like an array, a slice or an index array at a time, with
+    plain reads: for arrows that pass over every row (ordering, calibration), whose map would
+    otherwise hold the whole file resident."""
+
+    def __init__(self, vf: VectorFile) -> None:
+        self.vf = vf
+        self.shape = (vf.n, vf.dim)
+
+    def __len__(self) -> int:
+        return self.vf.n
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.vf.n)
+            if step == 1:
+                return self.vf.read(start, max(start, stop))
+            key = np.arange(start, stop, step)
+        if isinstance(key, (int, np.integer)):
+            return self.vf.rows(np.array([key]))[0]
+        return self.vf.rows(np.asarray(key))

@@ -4,7 +4,7 @@ bounded at a million passages (:func:`~leann_engine.build.pipeline.build_generat
 Passages are read in batches (:class:`~leann_engine.build.pipeline.Passages` or the builder's
 :class:`~leann_engine.build.spool.PassageSpool`), embedded a window at a time into a
 :class:`~leann_engine.build.spool.VectorFile`, and every later arrow reads that file in blocks
-or through a short-lived memory map. Codes are chosen on a sample of rows and encoded in
+or runs of rows (the pruning alone maps it). Codes are chosen on a sample of rows and encoded in
 batches; the passage blocks and the keyword index are written in one pass in graph order.
 For corpora up to the window sizes below the results are those of an all-in-memory build.
 """
@@ -70,8 +70,7 @@ def embed_into(
 
 def gather(vf: VectorFile, rows: np.ndarray) -> np.ndarray:
     """The vectors of ``rows`` as one array (for samples, not the whole corpus)."""
-    parts = list(vf.take(np.asarray(rows, dtype=np.int64)))
-    return np.concatenate(parts) if parts else np.zeros((0, vf.dim), dtype=np.float32)
+    return vf.rows(np.asarray(rows, dtype=np.int64))
 
 
 def codes(vf: VectorFile, perm: np.ndarray, params: BuildParams) -> tuple[PackedPQ, np.ndarray, float] | None:

@@ -8,6 +8,8 @@ import numpy as np
 
 from leann_engine.graph.csr import Graph, reachable
 
+_PAIR_BLOCK = 65536  # owners per block of pairs_to_csr
+
 
 def prune_high_degree_preserving(
     graph: Graph,
@@ -89,13 +91,26 @@ def _add_reverse_edges(ptr: np.ndarray, dst: np.ndarray, max_degree: int) -> tup
 
 
 def pairs_to_csr(n: int, owners: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """CSR with sorted, distinct lists from ``(owner, id)`` edge pairs."""
+    """CSR with sorted, distinct lists from ``(owner, id)`` edge pairs.
+
+    Works a block of owners at a time, so no int64 key per pair (and no sorted copy of the
+    keys) exists for all pairs at once: at a million nodes that was the build's peak."""
     indptr = np.zeros(n + 1, dtype=np.int64)
     if n == 0:
         return indptr, np.zeros(0, dtype=np.int32)
-    keys = np.unique(np.asarray(owners, dtype=np.int64) * n + np.asarray(ids, dtype=np.int64))
-    np.cumsum(np.bincount(keys // n, minlength=n), out=indptr[1:])
-    return indptr, (keys % n).astype(np.int32)
+    owners, ids = np.asarray(owners), np.asarray(ids)
+    by_owner = np.argsort(owners, kind="stable")
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners, minlength=n), out=starts[1:])
+    parts: list[np.ndarray] = []
+    for s in range(0, n, _PAIR_BLOCK):
+        e = min(n, s + _PAIR_BLOCK)
+        sel = by_owner[starts[s] : starts[e]]
+        keys = np.unique((owners[sel].astype(np.int64) - s) * n + ids[sel].astype(np.int64))
+        indptr[s + 1 : e + 1] = np.bincount(keys // n, minlength=e - s)
+        parts.append((keys % n).astype(np.int32))
+    np.cumsum(indptr, out=indptr)
+    return indptr, np.concatenate(parts)
 
 
 def _rng_select(u: int, order: np.ndarray, vectors: np.ndarray, budget: int) -> np.ndarray:

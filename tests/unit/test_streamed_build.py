@@ -172,6 +172,13 @@ def test_vector_file_and_spool_roundtrip(tmp_path):
     assert np.array_equal(np.concatenate([c for _, c in vf.chunks(333)]), x)
     rows = np.array([999, 3, 500, 3])
     assert np.array_equal(np.concatenate(list(vf.take(rows, size=3))), x[rows])
+    # Runs, repeats, any order, empty: plain reads equal the array's fancy indexing.
+    for rows in ([5, 6, 7, 100, 101, 0, 999, 6], [], [42], list(range(999, -1, -1))):
+        assert np.array_equal(vf.rows(np.array(rows, dtype=np.int64)), x[rows].reshape(-1, 8))
+    r = vf.reader()
+    assert r.shape == (1000, 8) and len(r) == 1000
+    assert np.array_equal(r[10:20], x[10:20]) and np.array_equal(r[990:2000], x[990:])
+    assert np.array_equal(r[np.array([9, 1])], x[[9, 1]]) and np.array_equal(r[4], x[4])
     vf.remove()
     assert not (tmp_path / "v.tmp").exists()
     sp = PassageSpool(tmp_path)
@@ -254,3 +261,17 @@ def test_ids_of_rows_without_decoding_all(tmp_path, kind):
     assert blocks._ids is None  # nothing decoded beyond those rows
     assert got == [blocks.ids[r] for r in rows]
     s.close()
+
+
+@pytest.mark.parametrize("block", [1, 7, 65536])
+def test_pairs_to_csr_in_blocks_equals_one_global_unique(monkeypatch, block):
+    from leann_engine.graph import prune
+
+    monkeypatch.setattr(prune, "_PAIR_BLOCK", block)
+    rng = np.random.default_rng(5)
+    n = 500
+    owners, ids = rng.integers(0, n, 8000).astype(np.int32), rng.integers(0, n, 8000).astype(np.int32)
+    keys = np.unique(owners.astype(np.int64) * n + ids)
+    indptr, indices = prune.pairs_to_csr(n, owners, ids)
+    assert np.array_equal(indptr, np.r_[0, np.cumsum(np.bincount(keys // n, minlength=n))])
+    assert indices.dtype == np.int32 and np.array_equal(indices, keys % n)
