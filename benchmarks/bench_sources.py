@@ -147,6 +147,11 @@ def measure(kind: str, items_before, items_after, embedding) -> dict:
     t0 = time.perf_counter()
     again = sync_items("bench", kind, items_after(), embedding=embedding)
     rerun_s = time.perf_counter() - t0
+    # A commit keeps the previous generation's files for readers still on it; after the build's
+    # final compaction that is the whole pre-compaction delta (float32 vectors), released by
+    # the next commit, i.e. this re-run. Both states are reported.
+    total_after, without_after = folder_bytes(index_folder("bench"))
+    n_after = n + again.added - again.deleted
     return {
         "items": n,
         "build_s": round(build_s, 2),
@@ -154,6 +159,8 @@ def measure(kind: str, items_before, items_after, embedding) -> dict:
         "bytes_per_item": round(total / n, 1) if n else None,
         "bytes_per_item_without_text": round(without_text / n, 1) if n else None,
         "search_p50_ms": round(statistics.median(times) * 1000, 2),
+        "bytes_per_item_after_rerun": round(total_after / n_after, 1) if n_after else None,
+        "bytes_per_item_without_text_after_rerun": round(without_after / n_after, 1) if n_after else None,
         "rerun_s": round(rerun_s, 2),
         "rerun_embedded_texts": again.embedded_texts,
         "rerun_deleted": again.deleted,
