@@ -51,3 +51,11 @@ def test_engine_imports_no_framework():
     for path in (ROOT / "leann_engine").rglob("*.py"):
         src = path.read_text()
         assert not re.search(r"^\s*(from|import) (langchain|llama_index)", src, re.M), path.name
+
+
+def test_test_files_have_unique_basenames() -> None:
+    # tests/ has no __init__.py files: pytest imports test modules by basename, so a name used
+    # in both unit/ and integration/ stops collection of the whole suite.
+    root = Path(__file__).resolve().parents[1]
+    names = [p.name for p in root.rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
