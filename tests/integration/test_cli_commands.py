@@ -237,6 +237,10 @@ def test_watch_keeps_a_built_index_fresh_and_stops_on_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # A shell without job control starts background jobs with SIGINT ignored, and children
+        # inherit that (Python then installs no KeyboardInterrupt handler): give the watcher the
+        # default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: list[str] = []
     reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
