@@ -28,6 +28,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.bench_size import Lookup  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings  # noqa: E402
 from leann_engine import DEFAULT_MODEL, LeannBuilder, make_embedder  # noqa: E402
@@ -52,19 +53,6 @@ status.textContent = '';
 obs.observe(status, {childList: true, characterData: true, subtree: true});
 document.getElementById('search-form').requestSubmit();
 """
-
-
-class Lookup:
-    """The real model's vectors for the corpus, looked up by text; anything else goes to the model."""
-
-    def __init__(self, real, texts: list[str], matrix) -> None:
-        self.name, self.dimension, self._real = real.name, real.dimension, real
-        self._row = {t: i for i, t in enumerate(texts)}
-        self._m = matrix
-
-    def embed(self, texts):
-        rows = [self._row.get(t) for t in texts]
-        return self._real.embed(texts) if any(r is None for r in rows) else self._m[rows]
 
 
 def build(base: Path, n: int) -> list[str]:

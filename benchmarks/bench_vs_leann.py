@@ -30,24 +30,12 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.bench_size import Lookup  # noqa: E402
 from benchmarks.corpus import load_corpus  # noqa: E402
 from benchmarks.embed_cache import cached_embeddings, model_dir  # noqa: E402
 from leann_engine import DEFAULT_MODEL, LeannBuilder, LeannSearcher, make_embedder  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "vs_leann.json"
-
-
-class Lookup:
-    """The real model's cached vectors for the corpus; anything else goes to the model."""
-
-    def __init__(self, real, texts: list[str], matrix: np.ndarray) -> None:
-        self.name, self.dimension, self._real = real.name, real.dimension, real
-        self._row = {t: i for i, t in enumerate(texts)}
-        self._m = matrix
-
-    def embed(self, texts):
-        rows = [self._row.get(t) for t in texts]
-        return self._real.embed(texts) if any(r is None for r in rows) else self._m[rows]
 
 
 def reply(proc: subprocess.Popen) -> dict:

@@ -23,7 +23,7 @@ NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 # bench_incremental.py calls the CLI's entry point in-process, to time the update without a model load.
 INTERNAL_BENCHMARKS = {
     "bench_pruning.py", "bench_hybrid.py", "bench_updates.py", "bench_sources.py", "bench_size.py",
-    "bench_incremental.py", "bench_serve.py",
+    "bench_incremental.py", "bench_serve.py", "bench_vs_leann.py",
 }
 PUBLIC = {
     "leann_engine": set(leann_engine.__all__),
